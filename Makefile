@@ -1,0 +1,31 @@
+# hcc-recommender: `make run` runs the pipeline on the embedded synthetic cohort, `make test` the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+# Use the active virtual environment if there is one, else a project-local .venv.
+VENV := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hcc-installed
+export PATH := $(abspath $(BIN)):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: install run test bench lint clean-results
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create the virtual environment (if none is active) and install the project
+
+run: install  ## dvc repro on the embedded default (synthetic cohort), then a summary
+	$(BIN)/python -m pipeline.run
+
+test: install  ## the test suite
+	$(BIN)/python -m pytest
+
+bench: install  ## benchmarks: latency, throughput, memory; writes data/reports/bench.json
+	$(BIN)/python -m benchmarks.run
+
+lint: install
+	$(BIN)/ruff check .

@@ -1,0 +1,443 @@
+"""Vectorised validation of patient records against :data:`features.contract.FIELDS`.
+
+One engine serves a single record (arrays of length one) and a cohort of 100k rows. Every problem
+is collected (never the first only) as a :class:`Problem` naming the field, the expectation with
+its unit, the received value and, where one helps, a hint such as "looks like g/dL".
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_MAX_RECEIVED = 60
+_MAX_RECORD_FIELDS = 500
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One contract violation: the field, the reason code, what was expected and received.
+
+    ``row`` is the 0-based position of the row in the validated input (None for a single record
+    or a whole-column problem). It is a position, never the ``patient_id``, so reports carry no
+    identifier.
+    """
+
+    field: str
+    reason: str
+    expected: str
+    received: str
+    hint: str = ""
+    row: int | None = None
+
+    @property
+    def message(self) -> str:
+        text = f"{self.field}: expected {self.expected}, got {self.received}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class InvalidPatientError(ValueError):
+    """A patient record violates the contract; ``problems`` lists every violation."""
+
+    def __init__(self, problems, context: str = "patient record"):
+        self.problems = tuple(problems)
+        lines = [f"  - {p.message}" for p in self.problems[:50]]
+        if len(self.problems) > 50:
+            lines.append(f"  ... and {len(self.problems) - 50} more")
+        super().__init__(
+            f"invalid {context}: {len(self.problems)} problem(s)\n" + "\n".join(lines)
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-safe form (used by the CLI and the REST endpoint)."""
+        return {
+            "error": "invalid_patient",
+            "message": str(self).splitlines()[0],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def _received(value) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= _MAX_RECEIVED else text[: _MAX_RECEIVED - 3] + "..."
+
+
+def _missing_mask(values: np.ndarray) -> np.ndarray:
+    mask = np.asarray(pd.isna(values), dtype=bool)
+    if values.dtype == object:
+        mask |= np.fromiter(
+            (isinstance(v, str) and not v.strip() for v in values), bool, len(values)
+        )
+    return mask
+
+
+def _as_object(values) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        values = values.astype(object).to_numpy() if isinstance(
+            values.dtype, (pd.CategoricalDtype, pd.BooleanDtype, pd.StringDtype)
+        ) or pd.api.types.is_extension_array_dtype(values.dtype) else values.to_numpy()
+    return np.asarray(values)
+
+
+def _parse_number(values: np.ndarray, missing: np.ndarray):
+    """Return (floats, bad) where bad marks present values that are not numbers."""
+    if values.dtype.kind in "iuf":
+        return values.astype(float), np.zeros(len(values), bool)
+    out = np.full(len(values), np.nan)
+    bad = np.zeros(len(values), bool)
+    for i in np.flatnonzero(~missing):
+        v = values[i]
+        if isinstance(v, (bool, np.bool_)):
+            bad[i] = True
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError, OverflowError):
+            bad[i] = True
+    return out, bad
+
+
+def _parse_bool(values: np.ndarray, missing: np.ndarray):
+    out = np.zeros(len(values), bool)
+    bad = np.zeros(len(values), bool)
+    if values.dtype == bool:
+        return values.copy(), bad
+    for i in np.flatnonzero(~missing):
+        v = values[i]
+        if isinstance(v, (bool, np.bool_)):
+            out[i] = bool(v)
+            continue
+        if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            out[i] = bool(v)
+            continue
+        key = str(v).strip().lower() if isinstance(v, str) else None
+        if key in _TRUE:
+            out[i] = True
+        elif key in _FALSE:
+            out[i] = False
+        else:
+            bad[i] = True
+    return out, bad
+
+
+def _parse_category(values: np.ndarray, missing: np.ndarray, categories):
+    out = np.full(len(values), None, dtype=object)
+    bad = np.zeros(len(values), bool)
+    allowed = set(categories)
+    for i in np.flatnonzero(~missing):
+        v = values[i]
+        key = v.strip().lower() if isinstance(v, str) else None
+        if key in allowed:
+            out[i] = key
+        else:
+            bad[i] = True
+    return out, bad
+
+
+def _category_hint(value, categories) -> str:
+    if not isinstance(value, str):
+        return "categories are lower-case strings"
+    close = difflib.get_close_matches(value.strip().lower(), categories, n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _unit_hint(spec, value: float) -> str:
+    for hint in spec.hints:
+        if hint.low <= value < hint.high:
+            return hint.message
+    return ""
+
+
+def check_column(spec, values, rows: np.ndarray | None = None):
+    """Check one column of values against ``spec``.
+
+    Returns ``(parsed, missing, problems)``: parsed values (float array for numbers, bool array for
+    booleans, object array for categories and strings), the missing mask and the problems found.
+    """
+    values = _as_object(values)
+    n = len(values)
+    rows = np.arange(n) if rows is None else rows
+    missing = _missing_mask(values)
+    problems: list[Problem] = []
+
+    def add(mask, reason, hint_fn=None):
+        for i in np.flatnonzero(mask):
+            v = values[i]
+            hint = hint_fn(v) if hint_fn else ""
+            problems.append(
+                Problem(spec.name, reason, spec.expectation, _received(v), hint, int(rows[i]))
+            )
+
+    if spec.kind in ("number", "integer"):
+        parsed, bad = _parse_number(values, missing)
+        add(bad, "not_a_number", lambda v: "a text in a numeric column" if isinstance(v, str) else "")
+        ok = ~missing & ~bad
+        nonfinite = ok & ~np.isfinite(parsed)
+        add(nonfinite, "non_finite")
+        ok &= ~nonfinite
+        with np.errstate(invalid="ignore"):
+            low_bad = np.zeros(n, bool)
+            if spec.low is not None:
+                low_bad = (parsed <= spec.low) if spec.low_exclusive else (parsed < spec.low)
+            high_bad = (parsed > spec.high) if spec.high is not None else np.zeros(n, bool)
+        out_of_range = ok & (low_bad | high_bad)
+        add(out_of_range, "out_of_range", lambda v: _unit_hint(spec, float(v)))
+        ok &= ~out_of_range
+        if spec.kind == "integer":
+            frac = ok & (parsed != np.round(parsed))
+            add(frac, "not_an_integer")
+        invalid = bad | nonfinite | out_of_range
+        parsed = np.where(invalid, np.nan, parsed)
+    elif spec.kind == "boolean":
+        parsed, bad = _parse_bool(values, missing)
+        add(bad, "not_a_boolean")
+    elif spec.kind == "category":
+        parsed, bad = _parse_category(values, missing, spec.categories)
+        add(bad, "unknown_category", lambda v: _category_hint(v, spec.categories))
+    else:
+        parsed = np.where(missing, None, values.astype(object))
+        bad = np.zeros(n, bool)
+    return parsed, missing, problems
+
+
+def _cross_checks(parsed: dict, rows: np.ndarray) -> list[Problem]:
+    problems = []
+    pairs = (
+        ("tumor_sum_diameter_cm", "tumor_max_diameter_cm", "at least tumor_max_diameter_cm", "cm"),
+        ("pfs_months", "os_months", "at most os_months", "months"),
+    )
+    for name, other, expectation, unit in pairs:
+        if name not in parsed or other not in parsed:
+            continue
+        a, b = parsed[name], parsed[other]
+        with np.errstate(invalid="ignore"):
+            bad = (a < b) if name == "tumor_sum_diameter_cm" else (a > b)
+        for i in np.flatnonzero(bad):
+            problems.append(
+                Problem(name, "inconsistent", f"{expectation} ({b[i]:g} {unit})",
+                        f"{a[i]:g}", "", int(rows[i]))
+            )
+    return problems
+
+
+def _check_columns(columns: Mapping, n: int, require_outcomes: bool, require_id: bool,
+                   rows: np.ndarray | None = None):
+    from features.contract import FIELDS
+
+    rows = np.arange(n) if rows is None else rows
+    parsed, missing, problems = {}, {}, []
+    for spec in FIELDS.values():
+        if spec.group == "outcome" and not require_outcomes and spec.name not in columns:
+            continue
+        required = spec.required and (spec.group == "patient" or require_outcomes)
+        if spec.name == "patient_id":
+            required = require_id
+        if spec.name not in columns:
+            if required:
+                problems.append(Problem(spec.name, "missing_column", spec.expectation,
+                                        "no such column", "", None))
+            continue
+        p, m, probs = check_column(spec, columns[spec.name], rows)
+        problems.extend(probs)
+        if required:
+            for i in np.flatnonzero(m):
+                problems.append(Problem(spec.name, "missing_value", spec.expectation,
+                                        "missing", "required field", int(rows[i])))
+        parsed[spec.name], missing[spec.name] = p, m
+    problems.extend(_cross_checks(parsed, rows))
+    if "patient_id" in parsed and n > 1:
+        ids = pd.Series(parsed["patient_id"])
+        dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+        for i in np.flatnonzero(dup):
+            problems.append(Problem("patient_id", "duplicate_id", "a unique identifier per row",
+                                    "a repeated identifier", "one row per patient", int(rows[i])))
+    return parsed, missing, problems
+
+
+def validate_record(record, require_outcomes: bool = False) -> dict:
+    """Validate one patient record and return it normalised to contract types.
+
+    Parameters
+    ----------
+    record : mapping
+        Contract field name -> value (``None`` or NaN for a missing optional field).
+    require_outcomes : bool
+        Also require the treatment and outcome fields (training rows).
+
+    Returns
+    -------
+    dict
+        Field -> python value (float, int, bool, str or None), contract fields only.
+
+    Raises
+    ------
+    InvalidPatientError
+        Listing every problem: unknown fields, missing required fields, wrong types, out-of-range
+        or non-finite values, unknown categories, inconsistent pairs.
+    """
+    from features.contract import FIELDS
+
+    if not isinstance(record, Mapping):
+        raise InvalidPatientError([Problem("<record>", "not_a_mapping", "a mapping of contract "
+                                           "fields to values", _received(type(record).__name__))])
+    if len(record) > _MAX_RECORD_FIELDS:
+        raise InvalidPatientError([Problem("<record>", "too_many_fields",
+                                           f"at most {_MAX_RECORD_FIELDS} fields",
+                                           f"{len(record)} fields")])
+    problems = []
+    for key in record:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(str(key), list(FIELDS), n=1, cutoff=0.6)
+            problems.append(Problem(_received(key).strip("'"), "unknown_field",
+                                    "a contract field name", "an unknown field",
+                                    f"did you mean '{close[0]}'?" if close else
+                                    "remove it; extra fields are not used"))
+    columns = {k: np.array([v], dtype=object) for k, v in record.items() if k in FIELDS}
+    parsed, missing, found = _check_columns(columns, 1, require_outcomes, require_id=False)
+    for p in found:
+        if p.reason == "missing_column":
+            p = Problem(p.field, "missing_value", p.expected, "missing", "required field")
+        problems.append(Problem(p.field, p.reason, p.expected, p.received, p.hint, None))
+    if problems:
+        raise InvalidPatientError(problems)
+    out = {name: None for name, spec in FIELDS.items()
+           if spec.group == "patient" or (require_outcomes and name in parsed)}
+    for name, values in parsed.items():
+        spec = FIELDS[name]
+        if missing[name][0]:
+            out[name] = None
+        elif spec.kind == "integer":
+            out[name] = int(values[0])
+        elif spec.kind == "number":
+            out[name] = float(values[0])
+        elif spec.kind == "boolean":
+            out[name] = bool(values[0])
+        else:
+            out[name] = str(values[0])
+    return out
+
+
+@dataclass(frozen=True)
+class CohortValidation:
+    """Result of :func:`validate_cohort`.
+
+    ``valid`` holds the rows without any problem, in canonical dtypes (original index kept);
+    ``problems`` every problem found (rows by position); ``extra_columns`` the unknown columns,
+    kept aside and never used as features; ``report`` a JSON-safe summary without identifiers.
+    """
+
+    valid: pd.DataFrame
+    problems: tuple[Problem, ...]
+    invalid_rows: np.ndarray
+    extra_columns: tuple[str, ...]
+    n_rows: int
+
+    @property
+    def n_invalid(self) -> int:
+        return int(len(self.invalid_rows))
+
+    @property
+    def invalid_share(self) -> float:
+        return self.n_invalid / self.n_rows if self.n_rows else 0.0
+
+    @property
+    def report(self) -> dict:
+        by_field: dict[str, Counter] = {}
+        by_reason: Counter = Counter()
+        for p in self.problems:
+            count = self.n_rows if p.row is None else 1
+            by_field.setdefault(p.field, Counter())[p.reason] += count
+            by_reason[p.reason] += count
+        return {
+            "n_rows": self.n_rows,
+            "n_valid": self.n_rows - self.n_invalid,
+            "n_invalid": self.n_invalid,
+            "invalid_share": round(self.invalid_share, 6),
+            "n_problems": len(self.problems),
+            "problems_by_reason": dict(sorted(by_reason.items())),
+            "problems_by_field": {k: dict(sorted(v.items())) for k, v in sorted(by_field.items())},
+            "extra_columns": list(self.extra_columns),
+        }
+
+    def problem_frame(self) -> pd.DataFrame:
+        """One row per problem (row position, field, reason, expected, received, hint)."""
+        cols = ["row", "field", "reason", "expected", "received", "hint"]
+        return pd.DataFrame([p.to_dict() for p in self.problems], columns=cols)
+
+
+def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
+                    require_id: bool = True) -> CohortValidation:
+    """Validate a cohort row by row; never drops a row silently.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per patient, contract column names.
+    require_outcomes : bool
+        Require modality, os_months and death (training or evaluation cohorts).
+    require_id : bool
+        Require a non-empty ``patient_id`` on every row (cohort files).
+    """
+    from features.contract import FIELDS
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"validate_cohort expects a pandas DataFrame, got {type(frame).__name__}")
+    n = len(frame)
+    columns = {c: frame[c] for c in frame.columns if c in FIELDS}
+    extra = tuple(str(c) for c in frame.columns if c not in FIELDS)
+    parsed, missing, problems = _check_columns(columns, n, require_outcomes, require_id)
+    whole_column = any(p.row is None for p in problems)
+    bad_rows = np.unique([p.row for p in problems if p.row is not None]).astype(int)
+    keep = np.ones(n, bool)
+    keep[bad_rows] = False
+    if whole_column:
+        keep[:] = False
+        bad_rows = np.arange(n)
+    canonical = _canonical_frame(parsed, missing, frame.index)
+    return CohortValidation(canonical[keep], tuple(problems), bad_rows, extra, n)
+
+
+def _canonical_frame(parsed: dict, missing: dict, index) -> pd.DataFrame:
+    from features.contract import FIELDS
+
+    data = {}
+    for name, values in parsed.items():
+        spec, miss = FIELDS[name], missing[name]
+        if spec.kind == "number":
+            data[name] = pd.Series(values, index=index, dtype="float64")
+        elif spec.kind == "integer":
+            series = pd.Series(values, index=index, dtype="float64")
+            data[name] = series if np.isnan(values).any() else series.astype("int64")
+        elif spec.kind == "boolean":
+            arr = pd.array(values.astype(bool), dtype="boolean")
+            arr[miss] = pd.NA
+            data[name] = pd.Series(arr, index=index)
+        elif spec.kind == "category":
+            data[name] = pd.Series(pd.Categorical(values, categories=spec.categories), index=index)
+        else:
+            data[name] = pd.Series(values, index=index, dtype=object)
+    return pd.DataFrame(data, index=index)
+
+
+def coerce_frame(frame: pd.DataFrame, require_outcomes: bool = False) -> pd.DataFrame:
+    """Canonical dtypes for a frame that must be valid; raises on the first invalid row set.
+
+    Numbers float64, integer fields int64, booleans pandas ``boolean``, categories ``Categorical``
+    with the contract's categories in contract order. Unknown columns are dropped from the result
+    (they are reported by :func:`validate_cohort`).
+    """
+    result = validate_cohort(frame, require_outcomes=require_outcomes, require_id=False)
+    if result.problems:
+        raise InvalidPatientError(result.problems, context="cohort")
+    return result.valid
+
