@@ -110,7 +110,12 @@ def as_level(values, mapping: Mapping[str, float], field: str) -> np.ndarray:
 def _lookup(v, mapping, field, expected) -> float:
     if _is_missing(v):
         return np.nan
-    key = v.strip().lower() if isinstance(v, str) else v
+    if isinstance(v, str):
+        key = v if v in mapping else v.strip().lower()
+    elif isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_):
+        key = str(int(v))  # a stage such as "0" read back from CSV as the integer 0
+    else:
+        key = v
     try:
         return float(mapping[key])
     except (KeyError, TypeError):

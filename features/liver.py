@@ -2,8 +2,9 @@
 
 Every function is vectorised: it takes numbers, numpy arrays or pandas Series (canonical or plain
 contract columns) and returns one value per patient, as a pandas Series when an input is a Series
-(index kept), else as a numpy / pandas array. Missing inputs (NaN, None, pd.NA) give a missing
-output, never an exception; unknown category names raise :class:`FeatureInputError`.
+(index of the first Series; inputs are combined by position, not aligned), else as a numpy /
+pandas array. Missing inputs (NaN, None, pd.NA) give a missing output, never an exception;
+unknown category names raise :class:`features._inputs.FeatureInputError` (a ``ValueError``).
 
 Units are the contract's SI units (bilirubin and creatinine umol/L, albumin g/L). For every score
 higher means worse liver function.

@@ -1,1 +1,40 @@
-"""placeholder"""
+"""Guideline rule layer: versioned, cited rule sets (YAML data) and a small engine.
+
+Rules veto (``forbid``) or flag (``review``, ``warn``) treatment modalities for a patient; they
+never promote a modality and never change a model score. Missing inputs never make a modality
+look safe: a hard rule that cannot be decided becomes a review naming the missing input.
+
+Public API::
+
+    assess(patient, ruleset=None) -> Assessment          # one dict record or 1-row frame
+    assess_frame(frame, ruleset=None) -> list[Assessment]  # vectorised, equal to row-wise assess
+    load_ruleset(name_or_path) -> RuleSet                # cached; checked at load (RuleSetError)
+    available_rulesets() -> tuple[str, ...]              # ("cnlc-2024", "bclc-2022")
+    preferred_allowed(assessment) -> str                 # guideline policy: first allowed preferred
+"""
+
+from guidelines.assessment import Assessment, Hit, preferred_allowed
+from guidelines.engine import GuidelineInputError, assess, assess_frame
+from guidelines.ruleset import (
+    DEFAULT_RULESET,
+    Rule,
+    RuleSet,
+    RuleSetError,
+    available_rulesets,
+    load_ruleset,
+)
+
+__all__ = [
+    "DEFAULT_RULESET",
+    "Assessment",
+    "GuidelineInputError",
+    "Hit",
+    "Rule",
+    "RuleSet",
+    "RuleSetError",
+    "assess",
+    "assess_frame",
+    "available_rulesets",
+    "load_ruleset",
+    "preferred_allowed",
+]

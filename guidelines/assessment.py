@@ -1,0 +1,143 @@
+"""What the rule layer says about one patient: forbidden and flagged modalities, with reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from guidelines.vocabulary import modalities
+
+SUPPORTIVE = "supportive_care"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule that applies to the patient.
+
+    Attributes
+    ----------
+    rule_id : str
+        Id of the rule in its rule set.
+    effect : str
+        ``forbid`` (the modalities are never recommended), ``review`` (possible, flagged for the
+        multidisciplinary team) or ``warn`` (message only). A ``forbid`` rule that cannot be
+        decided because an input is missing is reported as ``review``.
+    modalities : tuple of str
+        Modalities the rule is about.
+    message : str
+        Plain-language statement (the rule title, plus the missing inputs when undecided).
+    reference : str
+        Citation (clinical-facts section, original source, evidence tag).
+    evidence : str
+        ``C`` confirmed in a primary source, ``S`` secondary only, ``U`` unconfirmed.
+    missing : tuple of str
+        Inputs whose absence left the rule undecided (empty when the rule fired on known data).
+    rationale : str
+        Why the rule exists, in plain language.
+    """
+
+    rule_id: str
+    effect: str
+    modalities: tuple[str, ...]
+    message: str
+    reference: str
+    evidence: str
+    missing: tuple[str, ...] = ()
+    rationale: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-safe form."""
+        return {
+            "rule_id": self.rule_id,
+            "effect": self.effect,
+            "modalities": list(self.modalities),
+            "message": self.message,
+            "reference": self.reference,
+            "evidence": self.evidence,
+            "missing": list(self.missing),
+            "rationale": self.rationale,
+        }
+
+
+def _ordered(names) -> list[str]:
+    order = {m: i for i, m in enumerate(modalities())}
+    return sorted(names, key=lambda m: order.get(m, len(order)))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The guideline verdict for one patient under one rule set.
+
+    Rules veto or flag; they never promote a modality and never change a model score.
+
+    Attributes
+    ----------
+    forbidden : frozenset of str
+        Modalities with a hard contraindication: never recommend. Never contains
+        ``supportive_care``.
+    review : frozenset of str
+        Allowed modalities flagged for the MDT (relative contraindication or missing input).
+        Disjoint from ``forbidden``.
+    hits : tuple of Hit
+        Rules that apply, forbid first, then review, then warn (rule-file order within each).
+    preferred : tuple of str
+        Guideline-preferred modalities for the patient's stage, in guideline order (forbidden
+        ones included: see :func:`guidelines.preferred_allowed`).
+    stage : str or None
+        The patient's stage in the rule set's staging system (None if it cannot be staged).
+    ruleset, version : str
+        Rule set that produced the verdict.
+    """
+
+    forbidden: frozenset
+    review: frozenset
+    hits: tuple
+    preferred: tuple
+    stage: str | None
+    ruleset: str
+    version: str
+
+    @property
+    def allowed(self) -> frozenset:
+        """Modalities of the contract vocabulary that are not forbidden (review included)."""
+        return frozenset(modalities()) - self.forbidden
+
+    def concordant(self, modality: str) -> bool:
+        """True when ``modality`` is guideline-preferred for the stage and not forbidden."""
+        return modality in self.preferred and modality not in self.forbidden
+
+    def to_dict(self) -> dict:
+        """JSON-safe form (lists in contract modality order)."""
+        return {
+            "ruleset": self.ruleset,
+            "version": self.version,
+            "stage": self.stage,
+            "preferred": list(self.preferred),
+            "preferred_allowed": preferred_allowed(self),
+            "forbidden": _ordered(self.forbidden),
+            "review": _ordered(self.review),
+            "allowed": _ordered(self.allowed),
+            "hits": [h.to_dict() for h in self.hits],
+        }
+
+
+def preferred_allowed(assessment: Assessment, avoid_review: bool = False) -> str:
+    """The guideline policy: the stage's first preferred modality that is allowed.
+
+    Parameters
+    ----------
+    assessment : Assessment
+        Output of :func:`guidelines.assess`.
+    avoid_review : bool, default False
+        Also skip modalities flagged for review.
+
+    Returns
+    -------
+    str
+        A modality; ``supportive_care`` when no preferred modality is allowed (it is never
+        forbidden).
+    """
+    for m in assessment.preferred:
+        if m in assessment.forbidden or (avoid_review and m in assessment.review):
+            continue
+        return m
+    return SUPPORTIVE

@@ -1,0 +1,310 @@
+"""Evaluate a rule set over patients: one record or a whole cohort, with the same code.
+
+Inputs become a mapping variable -> float64 array (NaN = missing; booleans 1/0; categories coded
+by position, see :mod:`guidelines.vocabulary`). Every rule is evaluated once over all patients
+with three-valued logic (:mod:`guidelines.conditions`) and the per-rule masks are turned into one
+:class:`~guidelines.assessment.Assessment` per patient:
+
+* a ``forbid`` rule known true forbids its modalities;
+* a ``forbid`` rule left unknown by a missing input puts its modalities under ``review`` with a
+  message naming the missing input: missing data never makes a modality look safe;
+* a ``review`` rule known true or unknown flags its modalities for review;
+* a ``warn`` rule known true adds a message; an unknown ``warn`` is dropped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from guidelines.assessment import Assessment, Hit
+from guidelines.conditions import Env
+from guidelines.ruleset import RuleSet, load_ruleset
+from guidelines.vocabulary import Variable, modalities, variables
+
+_RANK = {"forbid": 0, "review": 1, "warn": 2}
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+
+
+class GuidelineInputError(ValueError):
+    """A patient value cannot be read (text in a number, an unknown category)."""
+
+
+# --- inputs -> float arrays -------------------------------------------------------------------
+
+def _missing(v) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def _scalar(v, var: Variable) -> float:
+    """One python value -> evaluation code (NaN = missing)."""
+    if _missing(v):
+        return math.nan
+    try:
+        if var.kind == "category":
+            return float(var.codes[str(v).strip().lower()])
+        if isinstance(v, str):
+            key = v.strip().lower()
+            if var.kind == "boolean" and key in _TRUE:
+                return 1.0
+            if var.kind == "boolean" and key in _FALSE:
+                return 0.0
+            return float(key)
+        out = float(v)
+        if var.kind == "boolean" and out not in (0.0, 1.0):
+            raise ValueError
+        return out
+    except (KeyError, TypeError, ValueError):
+        expected = ("one of " + ", ".join(var.categories or ())) if var.kind == "category" \
+            else ("true or false" if var.kind == "boolean" else f"a {var.kind}")
+        raise GuidelineInputError(
+            f"{var.name}: expected {expected}, got {v!r}; hint: validate the patient with "
+            f"features.contract.validate_record / validate_cohort first") from None
+
+
+def _column(series: pd.Series, var: Variable) -> np.ndarray:
+    """One frame column -> float64 evaluation codes (NaN = missing)."""
+    dtype = series.dtype
+    if var.kind == "category" or isinstance(dtype, pd.CategoricalDtype) or dtype == object \
+            or pd.api.types.is_string_dtype(dtype):
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        table = np.array([_scalar(u, var) for u in uniques] + [math.nan], dtype=float)
+        return table[codes]  # sentinel -1 picks the trailing NaN
+    if pd.api.types.is_extension_array_dtype(dtype):
+        out = series.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        out = series.to_numpy(dtype=float)
+    if var.kind == "boolean":
+        bad = ~np.isnan(out) & (out != 0.0) & (out != 1.0)
+        if bad.any():
+            _scalar(out[np.flatnonzero(bad)[0]], var)  # raises with the message
+    return out
+
+
+def columns_from_frame(frame: pd.DataFrame, names) -> dict[str, np.ndarray]:
+    """Evaluation arrays for ``names`` from a (canonical or plain) frame; absent = all missing."""
+    vocab = variables()
+    n = len(frame)
+    out = {}
+    for name in names:
+        if name in frame.columns:
+            out[name] = _column(frame[name], vocab[name])
+        else:
+            out[name] = np.full(n, np.nan)
+    return out
+
+
+def columns_from_record(record: Mapping, names) -> dict[str, np.ndarray]:
+    """Evaluation arrays (length 1) for ``names`` from one record; absent = missing."""
+    vocab = variables()
+    return {name: np.array([_scalar(record.get(name), vocab[name])]) for name in names}
+
+
+# --- derived features -------------------------------------------------------------------------
+
+def _derive(patients):
+    module = importlib.import_module("features.derive")
+    return module.derive(patients)
+
+
+def _needs_derive(keys, ruleset: RuleSet) -> bool:
+    vocab = variables()
+    return any(vocab[v].derived and v not in keys for v in ruleset.needed)
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Per-rule outcome masks over ``n`` patients (rows of ``fired`` / ``unknown`` = rules)."""
+
+    ruleset: RuleSet
+    n: int
+    fired: np.ndarray
+    unknown: np.ndarray
+    env: Env
+
+    def outcome(self, rule_id: str) -> np.ndarray:
+        """Per patient ``"fires"``, ``"silent"`` or ``"unknown"`` for one rule."""
+        j = next(i for i, r in enumerate(self.ruleset.rules) if r.id == rule_id)
+        return np.where(self.fired[j], "fires", np.where(self.unknown[j], "unknown", "silent"))
+
+
+def evaluate(ruleset: RuleSet, columns: Mapping[str, np.ndarray], n: int) -> Evaluation:
+    """Evaluate every rule over ``n`` patients given evaluation arrays (see module docstring)."""
+    env = Env(columns, n)
+    fired = np.empty((len(ruleset.rules), n), bool)
+    unknown = np.empty((len(ruleset.rules), n), bool)
+    for j, rule in enumerate(ruleset.rules):
+        t, k = rule.condition.evaluate(env)
+        fired[j] = t
+        unknown[j] = ~k
+    return Evaluation(ruleset, n, fired, unknown, env)
+
+
+class _Plan:
+    """Per-rule-set constants for turning masks into assessments (built once, cached)."""
+
+    def __init__(self, ruleset: RuleSet):
+        mods = modalities()
+        index = {m: i for i, m in enumerate(mods)}
+        self.rules = ruleset.rules
+        self.masks = np.array([sum(1 << index[m] for m in r.modalities) for r in ruleset.rules],
+                              dtype=np.int64)
+        self.forbid = np.array([r.effect == "forbid" for r in ruleset.rules])
+        self.warn = np.array([r.effect == "warn" for r in ruleset.rules])
+        self.fired_hits = tuple(
+            Hit(r.id, r.effect, r.modalities, r.title, r.reference, r.evidence, (), r.rationale)
+            for r in ruleset.rules)
+        self.rank_fired = np.array([_RANK[r.effect] for r in ruleset.rules]) * len(self.rules) \
+            + np.arange(len(self.rules))
+        self.rank_unknown = _RANK["review"] * len(self.rules) + np.arange(len(self.rules))
+        self.sets: dict[int, frozenset] = {}
+        self.unknown_hits: dict[tuple, Hit] = {}
+        self.mods = mods
+        stage_var = variables()[ruleset.stage_variable]
+        self.stages = tuple(stage_var.categories or ())
+        self.preferred = tuple(ruleset.preferred.get(s, ()) for s in self.stages)
+
+    def modality_set(self, bits: int) -> frozenset:
+        out = self.sets.get(bits)
+        if out is None:
+            out = self.sets[bits] = frozenset(
+                m for i, m in enumerate(self.mods) if bits >> i & 1)
+        return out
+
+    def unknown_hit(self, j: int, missing: tuple[str, ...]) -> Hit:
+        key = (j, missing)
+        hit = self.unknown_hits.get(key)
+        if hit is None:
+            r = self.rules[j]
+            what = ", ".join(missing) or "an input"
+            be = "are" if len(missing) > 1 else "is"
+            verb = "cannot be ruled out" if r.effect == "forbid" else "cannot be checked"
+            message = (f"{r.title}: {verb} because {what} {be} missing; flagged for review "
+                       f"(missing data never makes a modality look safe)")
+            hit = self.unknown_hits[key] = Hit(r.id, "review", r.modalities, message,
+                                               r.reference, r.evidence, missing, r.rationale)
+        return hit
+
+
+_PLANS: dict[int, tuple[RuleSet, _Plan]] = {}
+
+
+def _plan(ruleset: RuleSet) -> _Plan:
+    entry = _PLANS.get(id(ruleset))
+    if entry is None or entry[0] is not ruleset:
+        entry = _PLANS[id(ruleset)] = (ruleset, _Plan(ruleset))
+    return entry[1]
+
+
+def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:
+    """Turn an :class:`Evaluation` into one :class:`Assessment` per patient."""
+    plan = _plan(ruleset)
+    fired, unknown = ev.fired, ev.unknown
+    # A forbid known true forbids; a forbid or review that fired or is unknown flags review;
+    # an unknown warn is dropped.
+    flagged_unknown = unknown & ~plan.warn[:, None]
+    forbid_bits = np.bitwise_or.reduce(
+        np.where(fired & plan.forbid[:, None], plan.masks[:, None], 0), axis=0)
+    review_src = (fired & ~plan.forbid[:, None] & ~plan.warn[:, None]) | flagged_unknown
+    review_bits = np.bitwise_or.reduce(np.where(review_src, plan.masks[:, None], 0), axis=0)
+    review_bits &= ~forbid_bits
+    rank = np.where(fired, plan.rank_fired[:, None],
+                    np.where(flagged_unknown, plan.rank_unknown[:, None], -1))
+    rows, cols = np.nonzero((rank >= 0).T)
+    bounds = np.searchsorted(rows, np.arange(ev.n + 1))
+    stage_codes = ev.env.columns[ruleset.stage_variable]
+    env = ev.env
+    out = []
+    for i in range(ev.n):
+        js = cols[bounds[i]:bounds[i + 1]]
+        hits = []
+        if len(js):
+            for j in sorted(js.tolist(), key=lambda j, r=rank[:, i]: r[j]):
+                if fired[j, i]:
+                    hits.append(plan.fired_hits[j])
+                else:
+                    missing = tuple(v for v in plan.rules[j].variables if not env.known(v)[i])
+                    hits.append(plan.unknown_hit(j, missing))
+        code = stage_codes[i]
+        if math.isnan(code):
+            stage, preferred = None, ()
+        else:
+            stage, preferred = plan.stages[int(code)], plan.preferred[int(code)]
+        out.append(Assessment(plan.modality_set(int(forbid_bits[i])),
+                              plan.modality_set(int(review_bits[i])), tuple(hits), preferred,
+                              stage, ruleset.name, ruleset.version))
+    return out
+
+
+# --- public entry points ----------------------------------------------------------------------
+
+def assess_frame(frame: pd.DataFrame, ruleset=None) -> list[Assessment]:
+    """Assess every row of a cohort frame (vectorised; equal to :func:`assess` row by row).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Contract patient columns (canonical dtypes or plain); derived feature columns are
+        computed with :func:`features.derive` when absent.
+    ruleset : str, path, RuleSet or None
+        Rule-set name (``"cnlc-2024"`` default, ``"bclc-2022"``), path to a YAML file or a
+        loaded :class:`~guidelines.ruleset.RuleSet`.
+
+    Returns
+    -------
+    list of Assessment
+        One per row, in row order.
+    """
+    rs = load_ruleset(ruleset)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame: expected a pandas DataFrame, got {type(frame).__name__}")
+    if _needs_derive(frame.columns, rs):
+        frame = _derive(frame)
+    cols = columns_from_frame(frame, rs.needed)
+    return assessments(rs, evaluate(rs, cols, len(frame)))
+
+
+def assess(patient, ruleset=None) -> Assessment:
+    """Apply a guideline rule set to one patient.
+
+    Parameters
+    ----------
+    patient : dict or pandas.DataFrame
+        One contract record (field -> value, None = missing) or a one-row frame. Derived
+        features (Child-Pugh, stages, transplant criteria ...) are computed with
+        :func:`features.derive` when absent.
+    ruleset : str, path, RuleSet or None
+        Rule-set name (``"cnlc-2024"`` default, ``"bclc-2022"``), path to a YAML file or a
+        loaded :class:`~guidelines.ruleset.RuleSet`.
+
+    Returns
+    -------
+    Assessment
+        Forbidden modalities, modalities flagged for review, the rules that apply with their
+        references, and the guideline-preferred modalities for the patient's stage.
+    """
+    if isinstance(patient, pd.DataFrame):
+        if len(patient) != 1:
+            raise ValueError(f"patient: expected a dict record or a 1-row DataFrame, got "
+                             f"{len(patient)} rows; hint: use assess_frame for a cohort")
+        return assess_frame(patient, ruleset)[0]
+    if not isinstance(patient, Mapping):
+        raise TypeError(f"patient: expected a dict record or a 1-row DataFrame, got "
+                        f"{type(patient).__name__}")
+    rs = load_ruleset(ruleset)
+    if _needs_derive(patient.keys(), rs):
+        patient = _derive(dict(patient))
+    cols = columns_from_record(patient, rs.needed)
+    return assessments(rs, evaluate(rs, cols, 1))[0]

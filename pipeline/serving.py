@@ -1,0 +1,126 @@
+"""The MLflow pyfunc model of the recommender (models-from-code: this file IS the model code).
+
+``pipeline/package.py`` logs it with ``python_model="pipeline/serving.py"`` and the trained bundle
+directory as the artifact ``bundle`` (xgboost models, SHAP background, rule sets; no pickle).
+MLflow executes this file when it loads the model; :func:`mlflow.models.set_model` below names
+the model object. The project itself (``features``, ``models``, ``guidelines``, ``pipeline``) must
+be importable where the model is served (``--env-manager local`` in the project's environment).
+
+Input: a DataFrame of contract patient records (REST: ``dataframe_records``). Every column of
+the signature is optional and typed ``Any``: the contract validation inside ``predict`` checks
+types, ranges and required fields and reports every problem per row, where MLflow's own type
+casting would fail the whole request (a text in a number column), silently turn a missing
+boolean into ``false`` or truncate ``ecog`` 1.5 to 1.
+
+Output: one result per input row, in row order::
+
+    {"row": 0, "ok": true, "recommendation": {... Recommendation.to_dict() ...}}
+    {"row": 1, "ok": false, "errors": [{"field": ..., "reason": ..., "expected": ...,
+                                         "received": ..., "hint": ..., "row": 1}, ...],
+     "message": "invalid patient record: 2 problem(s)"}
+
+Invalid rows (design of the 4xx): with the default ``params={"errors": "raise"}`` a request
+with at least one invalid row raises :class:`RecordsRejected`, an ``MlflowException`` with
+``INVALID_PARAMETER_VALUE``, which the scoring server answers with HTTP 400 and a JSON body that
+still carries every row's result under ``predictions`` (the valid rows' recommendations are not
+lost) plus ``invalid_rows``. With ``params={"errors": "report"}`` the same results come with HTTP
+200. A request with only valid rows always gets HTTP 200 ``{"predictions": [...]}``.
+
+Request-level params (all optional): ``guideline`` (rule set name), ``excluded_modalities``
+(list), ``max_cost_tier``, ``objective``, ``explain`` (SHAP, default true), ``errors``.
+"""
+
+from __future__ import annotations
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc import PythonModel
+
+_PARAM_KEYS = ("guideline", "excluded_modalities", "max_cost_tier", "objective")
+
+
+class RecordsRejected(MlflowException):
+    """HTTP 400 from the scoring server whose body keeps every row's result.
+
+    The scoring server rewrites ``message`` to ``"Failed to predict data '<input frame>'..."``;
+    that would echo the request (with any patient_id) back, so this class keeps its own message.
+    """
+
+    def __init__(self, message: str, **body):
+        self._own_message = message
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE, **body)
+
+    @property
+    def message(self) -> str:
+        return self._own_message
+
+    @message.setter
+    def message(self, value) -> None:  # ignore the server's rewrite (see the class docstring)
+        pass
+
+
+def _request(params) -> tuple[dict, bool, str]:
+    """(preferences/guideline kwargs, explain, errors mode) from the request params."""
+    params = dict(params or {})
+    prefs = {}
+    excluded = params.get("excluded_modalities")
+    if excluded is not None and len(excluded):
+        prefs["excluded_modalities"] = [str(m) for m in excluded]
+    for key in ("max_cost_tier", "objective"):
+        if params.get(key):
+            prefs[key] = params[key]
+    guideline = params.get("guideline") or None
+    explain = params.get("explain", True)
+    errors = params.get("errors") or "raise"
+    if errors not in ("raise", "report"):
+        raise MlflowException(f"params.errors: expected 'raise' or 'report', got {errors!r}",
+                              error_code=INVALID_PARAMETER_VALUE)
+    return {"preferences": prefs or None, "guideline": guideline}, bool(explain), errors
+
+
+class RecommenderModel(PythonModel):
+    """pyfunc wrapper: ``predict(frame)`` -> one result dict per row (see the module doc)."""
+
+    def load_context(self, context) -> None:
+        from pipeline.recommend import Recommender
+
+        self._recommender = Recommender.from_bundle(context.artifacts["bundle"])
+
+    def predict(self, context, model_input, params=None):
+        import pandas as pd
+
+        from features.contract import InvalidPatientError
+
+        if not isinstance(model_input, pd.DataFrame):
+            model_input = pd.DataFrame(model_input)
+        request, explain, errors = _request(params)
+        try:
+            items = self._recommender.recommend_batch(model_input, explain=explain,
+                                                      errors="report", progress=False,
+                                                      **request)
+        except InvalidPatientError as exc:  # request-level problem (guideline, preferences)
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE,
+                                  problems=[p.to_dict() for p in exc.problems]) from None
+        results, invalid = [], []
+        for row, item in enumerate(items):
+            if isinstance(item, InvalidPatientError):
+                invalid.append(row)
+                results.append({"row": row, "ok": False,
+                                "message": str(item).splitlines()[0],
+                                "errors": [dict(p.to_dict(), row=row) for p in item.problems]})
+            else:
+                results.append({"row": row, "ok": True, "recommendation": item.to_dict()})
+        if invalid and errors == "raise":
+            first = results[invalid[0]]
+            detail = "; ".join(f"{e['field']}: expected {e['expected']}, got {e['received']}"
+                               for e in first["errors"][:5])
+            raise RecordsRejected(
+                f"{len(invalid)} of {len(results)} patient record(s) invalid (row "
+                f"{invalid[0]}: {detail}). Every row's result, valid rows included, is in "
+                "'predictions'; send params {\"errors\": \"report\"} for HTTP 200.",
+                invalid_rows=invalid, predictions=results)
+        return results
+
+
+mlflow.models.set_model(RecommenderModel())
