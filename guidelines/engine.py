@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -75,7 +76,7 @@ def _scalar(v, var: Variable) -> float:
 def _column(series: pd.Series, var: Variable) -> np.ndarray:
     """One frame column -> float64 evaluation codes (NaN = missing)."""
     dtype = series.dtype
-    if var.kind == "category" or isinstance(dtype, pd.CategoricalDtype) or dtype == object \
+    if var.kind == "category" or isinstance(dtype, pd.CategoricalDtype) or dtype.kind == "O" \
             or pd.api.types.is_string_dtype(dtype):
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         table = np.array([_scalar(u, var) for u in uniques] + [math.nan], dtype=float)
@@ -198,14 +199,14 @@ class _Plan:
         return hit
 
 
-_PLANS: dict[int, tuple[RuleSet, _Plan]] = {}
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _plan(ruleset: RuleSet) -> _Plan:
-    entry = _PLANS.get(id(ruleset))
-    if entry is None or entry[0] is not ruleset:
-        entry = _PLANS[id(ruleset)] = (ruleset, _Plan(ruleset))
-    return entry[1]
+    plan = _PLANS.get(ruleset)
+    if plan is None:
+        plan = _PLANS[ruleset] = _Plan(ruleset)
+    return plan
 
 
 def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:

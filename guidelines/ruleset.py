@@ -351,7 +351,7 @@ def available_rulesets() -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda n: (n != DEFAULT_RULESET, n)))
 
 
-_CACHE: dict[tuple[str, int, int], RuleSet] = {}
+_CACHE: dict[str, tuple[tuple[int, int], RuleSet]] = {}
 
 
 def _resolve(name_or_path: str | os.PathLike) -> Path:
@@ -387,8 +387,8 @@ def load_ruleset(name_or_path: str | os.PathLike | RuleSet | None = None) -> Rul
         return name_or_path
     path = _resolve(DEFAULT_RULESET if name_or_path is None else name_or_path)
     stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    cached = _CACHE.get(key)
-    if cached is None:
-        cached = _CACHE[key] = _build(read_yaml(path), str(path))
-    return cached
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _CACHE.get(str(path))
+    if cached is None or cached[0] != stamp:
+        cached = _CACHE[str(path)] = (stamp, _build(read_yaml(path), str(path)))
+    return cached[1]

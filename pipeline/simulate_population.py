@@ -272,8 +272,8 @@ def draw_population(n: int, rng: np.random.Generator, params: PopulationParams) 
 
     # Performance status: tumour stage, liver dysfunction and age (ITA.LI.CA §1.1: PS drives
     # many BCLC-C assignments).
-    ecog_lat = (0.45 * agg + 0.35 * pvtt_idx + 0.7 * out["extrahepatic_spread"] + 0.3 * sev_pos
-                + 0.25 * np.log(dmax / 4.0) + 0.18 * age_c + rng.normal(0, 1, n))
+    ecog_lat = (0.4 * agg + 0.3 * pvtt_idx + 0.6 * out["extrahepatic_spread"] + 0.45 * sev_pos
+                + 0.2 * np.log(dmax / 4.0) + 0.22 * age_c + rng.normal(0, 1, n))
     out["ecog"] = _ordinal(ecog_lat, p.ecog_thresholds)
 
     # Comorbidity flags (§2.7 exclusions; prevalence assumptions [U]).

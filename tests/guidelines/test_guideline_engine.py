@@ -179,6 +179,12 @@ def test_frame_and_record_paths_agree(baseline):
     assert assess(derive(rows[1])) == plain[1]
 
 
+def test_empty_frame_and_custom_index(baseline):
+    assert assess_frame(pd.DataFrame([baseline]).iloc[:0]) == []
+    frame = pd.DataFrame([baseline, {**baseline, "ecog": 4}], index=[10, 3])
+    assert assess_frame(frame) == [assess(baseline), assess({**baseline, "ecog": 4})]
+
+
 def test_bad_inputs(baseline):
     with pytest.raises(ValueError, match="1-row DataFrame, got 2 rows"):
         assess(pd.DataFrame([baseline, baseline]))
