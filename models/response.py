@@ -18,10 +18,11 @@ from .persistence import load_booster, read_meta, save_booster, write_meta
 
 def check_binary(y, method: str = "fit") -> np.ndarray:
     """Return ``y`` as float array of 0/1 with NaN for 'not assessed'."""
+    import pandas as pd
+
     try:
-        arr = np.asarray(
-            [np.nan if v is None or v is getattr(__import__("pandas"), "NA") else v
-             for v in np.asarray(y, dtype=object)], dtype=float)
+        s = pd.Series(np.asarray(y, dtype=object)).astype(object).where(pd.notna(y), np.nan)
+        arr = pd.to_numeric(s, errors="raise").to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
         raise ModelInputError(
             f"The 'y' parameter of {method} must be binary 0/1 (NaN = not assessed). "
