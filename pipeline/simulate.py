@@ -31,8 +31,13 @@ from pipeline.simulate_outcomes import (
     sample_outcomes,
     survival,
 )
-from pipeline.simulate_population import INDICATORS, PopulationParams, clinical_state
-from pipeline.simulate_population import contract_frame, draw_population
+from pipeline.simulate_population import (
+    INDICATORS,
+    PopulationParams,
+    clinical_state,
+    contract_frame,
+    draw_population,
+)
 
 TRUTH_COLUMNS = ("patient_id", "modality", "rmst24_months", "rmst60_months", "surv12",
                  "median_os_months", "p_response", "risk_score")
@@ -131,21 +136,24 @@ class SyntheticParams:
     @classmethod
     def default(cls) -> SyntheticParams:
         """The default parameters (the same values as params.yaml's ``synthetic:`` section)."""
-        from pipeline.simulate_defaults import default_mapping
         from pipeline.params import build
+        from pipeline.simulate_defaults import default_mapping
 
         return build(cls, default_mapping(), "synthetic")
 
 
 def modality_components(pop: dict, state: dict, params: SyntheticParams,
-                        region_multiplier=1.0, era_year: int | None = None,
+                        region_multiplier=None, era_year: int | None = None,
                         agents: dict[str, float] | None = None) -> dict[str, Components]:
     """Survival-mixture parameters of every modality for every patient.
 
-    ``agents`` optionally overrides the lenvatinib share of "targeted" (0 = sorafenib only,
-    1 = lenvatinib only), used by the trial replication.
+    ``region_multiplier`` (scalar or per patient) defaults to the cohort region's hazard
+    multiplier; ``era_year`` to the cohort era. ``agents`` optionally overrides the lenvatinib
+    share of "targeted" (0 = sorafenib only, 1 = lenvatinib only), used by the trial replication.
     """
     parts = baseline_parts(pop, state, params.baseline)
+    if region_multiplier is None:
+        region_multiplier = params.baseline.region_hazard[params.baseline.cohort_region]
     eff = params.effects
     share = eff.targeted_lenvatinib_share if agents is None else agents.get("lenvatinib", 0.0)
     out = {}
@@ -168,8 +176,7 @@ def modality_response(state: dict, params: SyntheticParams,
     return out
 
 
-def assign_modality(state: dict, policy: PolicyParams, rng: np.random.Generator) -> np.ndarray:
-    """Sample the received modality index (into ``MODALITIES``) from the physician policy."""
+def _utilities(state: dict, policy: PolicyParams) -> np.ndarray:
     x = state["x"]
     n = len(next(iter(x.values())))
     util = np.empty((n, len(MODALITIES)))
@@ -178,19 +185,18 @@ def assign_modality(state: dict, policy: PolicyParams, rng: np.random.Generator)
         for name, coef in policy.coefficients[m].items():
             u += coef * x[name]
         util[:, j] = u / policy.temperature
+    return util
+
+
+def assign_modality(state: dict, policy: PolicyParams, rng: np.random.Generator) -> np.ndarray:
+    """Sample the received modality index (into ``MODALITIES``) from the physician policy."""
+    util = _utilities(state, policy)
     return np.argmax(util + rng.gumbel(size=util.shape), axis=1)
 
 
 def policy_probabilities(state: dict, policy: PolicyParams) -> np.ndarray:
     """Propensity of each modality (n x 10, rows sum to 1) under the physician policy."""
-    x = state["x"]
-    n = len(next(iter(x.values())))
-    util = np.empty((n, len(MODALITIES)))
-    for j, m in enumerate(MODALITIES):
-        u = np.full(n, policy.intercept[m])
-        for name, coef in policy.coefficients[m].items():
-            u += coef * x[name]
-        util[:, j] = u / policy.temperature
+    util = _utilities(state, policy)
     util -= util.max(axis=1, keepdims=True)
     e = np.exp(util)
     return e / e.sum(axis=1, keepdims=True)
@@ -216,6 +222,22 @@ def _truth_frame(ids: np.ndarray, comps: dict[str, Components], p_resp: dict[str
     for name, blocks in cols.items():
         frame[name] = np.column_stack(blocks).ravel()
     return pd.DataFrame(frame, columns=list(TRUTH_COLUMNS))
+
+
+def potential_outcomes(pop: dict, params: SyntheticParams, ids=None) -> pd.DataFrame:
+    """Counterfactual truth (the ``truth`` frame) for an explicit population.
+
+    ``pop`` is a dict of complete arrays as returned by
+    :func:`pipeline.simulate_population.draw_population` (a test may edit a field, e.g. set
+    ``pvtt`` to "vp4", and compare: all else equal). ``ids`` default to "SYN-000001", ...
+    """
+    n = len(pop["age_years"])
+    if ids is None:
+        ids = np.array([f"SYN-{i + 1:06d}" for i in range(n)], dtype=object)
+    state = clinical_state(pop)
+    comps = modality_components(pop, state, params)
+    return _truth_frame(np.asarray(ids, dtype=object), comps, modality_response(state, params),
+                        params.median_horizon_months)
 
 
 def _censor(n: int, c: CensoringParams, rng: np.random.Generator) -> np.ndarray:

@@ -70,6 +70,7 @@ synthetic:
     reference_median_months: 28.0  # single 2 cm nodule, CP A; calibrated: ITA.LI.CA BCLC 0 38 mo (west) [C], Asia-Pacific placebo 4.2 mo [C]
     weibull_shape: 1.3             # near-exponential (§5.3); Llovet 2002 control 1-yr 63% / 2-yr 27% (§3.2) [C]
     region_hazard: {china: 1.0, west: 0.5}   # §5.3 region effect: Asia-Pacific placebo 4.2 vs SHARP placebo 7.9 mo [C]
+    cohort_region: china           # the default cohort is Chinese (§5.1)
     era_hazard_per_decade: 0.85    # treated arms after 2008: subsequent lines (§3.1 second line) [U, calibrated to REFLECT/IMbrave150 sorafenib arms]
     era_reference_year: 2008       # SHARP
     era_year: 2022                 # era of the default cohort
@@ -190,7 +191,7 @@ MODALITY_YAML = """\
         assessed: 0.95
         pfs_fraction: 0.45
       tace:
-        hazard_ratio: 0.33       # Llovet 2002 HR 0.47, Lo 2002 RR 0.49 (§3.2) [C]
+        hazard_ratio: 0.33       # patient-level; trial-level Cox HR reproduces Llovet 2002 0.47, Lo 2002 0.49 (§3.2) [C]
         hr_terms: {}
         efficacy: {size_gt10: 0.5, liver_gt50: 0.4, beyond_up_to_seven: 0.85, vp1_2: 0.75, vp3: 0.45, vp4: 0.0, ehs: 0.4, cp_b8: 0.5, cp_c: 0.0, albi3: 0.5}   # TACE-unsuitable factors (§2.4 AASLD/JSH) [C]
         harm: {vp4: 1.5, cp_b8: 1.3, cp_c: 1.8, bili_gt51: 1.4, creat_ge177: 1.3, ecog3p: 1.3, liver_gt50: 1.2}   # §2.4 / §6 hard rules [C/S]
@@ -207,7 +208,7 @@ MODALITY_YAML = """\
         assessed: 0.95
         pfs_fraction: 0.5
       tace_radiotherapy:
-        hazard_ratio: 0.35       # START TACE+RT vs sorafenib OS 55 vs 43 wk (§3.3, Yoon 2018) [C], calibrated
+        hazard_ratio: 0.35       # patient-level; calibrated to START TACE+RT vs sorafenib OS 55 vs 43 wk (§3.3, Yoon 2018) [C]
         hr_terms: {}
         efficacy: {vp1_2: 0.95, vp3: 0.85, vp4: 0.5, size_gt10: 0.8, liver_gt50: 0.4, ehs: 0.4, cp_b8: 0.4, cp_c: 0.0}   # RT treats the thrombus: best with Vp2-3 (§2.10) [C]
         harm: {vp4: 1.15, cp_b8: 1.4, cp_c: 2.0, bili_gt51: 1.4, ecog3p: 1.3, liver_gt50: 1.3}   # §2.5 CP >= B8, liver volume [C/U]
@@ -241,7 +242,7 @@ MODALITY_YAML = """\
         assessed: 0.9
         pfs_fraction: 0.45
       targeted:
-        hazard_ratio: 0.55       # sorafenib vs placebo: SHARP 0.69, Asia-Pacific 0.68 (§3.1) [C]
+        hazard_ratio: 0.55       # patient-level sorafenib HR; trial-level Cox HR reproduces SHARP 0.69, Asia-Pacific 0.68 (§3.1) [C]
         hr_terms: {}
         efficacy: {cp_b: 0.4, cp_c: 0.0, early_stage: 0.5}   # early stage: no trial evidence (SHARP/REFLECT enrolled BCLC B/C) [U]; GIDEON CP A 13.6 vs CP B 5.2 mo (§3.1, §2.6) [C]
         harm: {cp_c: 1.3, ecog3p: 1.2}     # §2.6 / §6 hard rules: CP C, ECOG >= 3 [C]
@@ -258,7 +259,7 @@ MODALITY_YAML = """\
         assessed: 0.9
         pfs_fraction: 0.45       # SHARP TTP 5.5 / OS 10.7; Asia-Pacific 2.8 / 6.5 (§3.1) [C]
       immunotherapy:
-        hazard_ratio: 0.20       # 0.69 (sorafenib vs placebo) x 0.51 (IMbrave150 HBV) x 0.86 (ALBI 1) (§3.1, §2.7) [C], reference = HBV, ALBI 1
+        hazard_ratio: 0.20       # patient-level, reference = HBV, ALBI 1: ~ sorafenib 0.55 x 0.51 (IMbrave150 HBV) x 0.86 (ALBI 1) x 0.83 calibration; trial-level HR 0.58-0.66 (§3.1, §2.7) [C]
         hr_terms: {hcv_only: 0.843, nonviral: 1.784, albi2: 1.45, albi3: 1.45}   # IMbrave150 HCV 0.43 / non-viral 0.91 vs HBV 0.51; ALBI 1 HR 0.50, no OS benefit in ALBI 2 (§3.1, §2.7) [C]
         efficacy: {cp_b: 0.3, cp_c: 0.0, early_stage: 0.5}   # IMbrave150 CP A only (§2.7) [C]; early stage: no trial evidence [U]
         harm: {cp_b: 1.15, cp_c: 1.5, ecog2p: 1.2, autoimmune: 1.6, prior_lt: 3.0, varices_risk: 1.5, cv_event: 1.5, anticoag: 1.3}   # §2.7 / §6 hard rules [C]
@@ -275,7 +276,7 @@ MODALITY_YAML = """\
         assessed: 0.9
         pfs_fraction: 0.4        # IMbrave150 PFS 6.8 vs OS 19.2 mo (§3.1) [C]
       chemotherapy:
-        hazard_ratio: 0.65       # EACH FOLFOX4 vs doxorubicin 0.80 (§3.1, Qin JCO 2013) [C] x doxorubicin vs untreated 0.90 [U]
+        hazard_ratio: 0.65       # patient-level; = 0.72 (FOLFOX4 vs doxorubicin, trial-level EACH 0.80, §3.1 Qin JCO 2013 [C]) x doxorubicin vs untreated 0.90 [U]
         hr_terms: {}
         efficacy: {cp_b: 0.5, cp_c: 0.0, early_stage: 0.5}   # EACH enrolled BCLC B/C (§2.8) [C]; early stage [U]
         harm: {ecog2p: 1.25, anc_lt15: 1.3, plt_lt75: 1.2, cp_c: 1.4}   # §2.8 EACH eligibility: KPS >= 70, ANC >= 1.5, platelets >= 75 [C]

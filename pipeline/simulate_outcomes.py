@@ -44,6 +44,7 @@ class BaselineParams:
     weibull_shape : shape ``k`` of the progressive-disease Weibull (1 = exponential, §5.3).
     region_hazard : region -> multiplier of the progressive-disease hazard ("china" = 1;
         clinical-facts §5.3 region effect: Asia-Pacific placebo 4.2 vs SHARP placebo 7.9 mo).
+    cohort_region : the region (a key of ``region_hazard``) of the default cohort.
     era_hazard_per_decade : multiplier per decade after ``era_reference_year`` on treated arms
         (subsequent-line therapy, clinical-facts §3.1 second line: RESORCE, CELESTIAL, REACH-2,
         KEYNOTE-240).
@@ -58,6 +59,7 @@ class BaselineParams:
     reference_median_months: float
     weibull_shape: float
     region_hazard: dict[str, float]
+    cohort_region: str
     era_hazard_per_decade: float
     era_reference_year: int
     era_year: int
@@ -65,6 +67,16 @@ class BaselineParams:
     long_term_hazard_per_month: float
     long_term_liver_weight: float
     early_death_mean_months: float
+
+    def __post_init__(self) -> None:
+        if self.cohort_region not in self.region_hazard:
+            raise EffectParamsError(
+                f"baseline.cohort_region: expected one of {sorted(self.region_hazard)}, "
+                f"got {self.cohort_region!r}")
+        if self.weibull_shape <= 0 or self.reference_median_months <= 0:
+            raise EffectParamsError(
+                "baseline.weibull_shape / reference_median_months: expected > 0, got "
+                f"{self.weibull_shape} / {self.reference_median_months}")
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,9 @@ class ModalityEffect:
     Attributes
     ----------
     hazard_ratio : progressive-disease hazard ratio vs untreated for the reference patient
-        (all indicators 0) in the reference era.
+        (all indicators 0) in the reference era. It is a *patient-level* (conditional) ratio:
+        the trial-level Cox hazard ratio of a heterogeneous population is closer to 1, so these
+        values are calibrated until :mod:`pipeline.trials` reproduces the published ratios.
     hr_terms : indicator -> multiplier of the drug's own hazard ratio (effect heterogeneity that
         scales with efficacy, e.g. IMbrave150 aetiology subgroups).
     efficacy : indicator -> retention factor of log(HR) (1 = full effect, 0.5 = half the log

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.simulate import SyntheticParams, modality_components, modality_response
-from pipeline.simulate_outcomes import Components, components, baseline_parts, survival
+from pipeline.simulate_outcomes import Components, baseline_parts, components, survival
 from pipeline.simulate_population import clinical_state, draw_population
 
 # Doxorubicin (EACH comparator) is not a modality of the vocabulary: modelled as near-untreated.
@@ -220,7 +220,7 @@ def _population(trial: Trial, params: SyntheticParams, n: int, rng: np.random.Ge
     pop_params = params.population
     if trial.etiology_shares is not None:
         pop_params = dataclasses.replace(pop_params, etiology_shares=trial.etiology_shares)
-    pools, states, have = [], [], 0
+    pools, have = [], 0
     for _ in range(40):
         pop = draw_population(max(4 * n, 20000), rng, pop_params)
         state = clinical_state(pop)
@@ -257,14 +257,14 @@ def _arm_outcomes(arm: Arm, trial: Trial, pop, state, params, region_mult):
 
 
 def _population_median(c: Components, horizon: float = 240.0) -> float:
-    grid = np.linspace(0.0, horizon, 4801)
-    s = np.array([survival(c, t).mean() for t in grid])
-    below = np.flatnonzero(s <= 0.5)
-    if len(below) == 0:
+    """Median of the population survival curve (mean of the patients' exact curves)."""
+    if survival(c, horizon).mean() > 0.5:
         return horizon
-    i = below[0]
-    t0, t1, s0, s1 = grid[i - 1], grid[i], s[i - 1], s[i]
-    return float(t0 + (s0 - 0.5) / (s0 - s1) * (t1 - t0))
+    lo, hi = 0.0, horizon
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if survival(c, mid).mean() > 0.5 else (lo, mid)
+    return 0.5 * (lo + hi)
 
 
 def _sample_times(c: Components, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -277,14 +277,29 @@ def _sample_times(c: Components, idx: np.ndarray, rng: np.random.Generator) -> n
                     np.where(cured, rng.exponential(1.0, len(idx)) / sub.mu, t_prog))
 
 
-def _cox_hr(t_exp, e_exp, t_ctl, e_ctl) -> float:
-    from lifelines import CoxPHFitter
+def cox_hazard_ratio(t_exp, e_exp, t_ctl, e_ctl) -> float:
+    """Cox partial-likelihood hazard ratio of arm "exp" vs "ctl" (one binary covariate).
 
-    frame = pd.DataFrame({"time": np.concatenate([t_exp, t_ctl]),
-                          "event": np.concatenate([e_exp, e_ctl]).astype(int),
-                          "arm": np.r_[np.ones(len(t_exp)), np.zeros(len(t_ctl))]})
-    fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
-    return float(np.exp(fit.params_["arm"]))
+    Newton-Raphson on the exact partial likelihood (continuous times: no ties); equals
+    ``lifelines.CoxPHFitter`` on the same data, two orders of magnitude faster.
+    """
+    time = np.concatenate([t_exp, t_ctl])
+    event = np.concatenate([e_exp, e_ctl]).astype(bool)
+    arm = np.r_[np.ones(len(t_exp)), np.zeros(len(t_ctl))]
+    order = np.argsort(-time, kind="stable")  # risk set of i = everyone with time >= t_i
+    arm, event = arm[order], event[order]
+    beta = 0.0
+    for _ in range(50):
+        w = np.exp(beta * arm)
+        s0, s1 = np.cumsum(w), np.cumsum(w * arm)
+        p = (s1 / s0)[event]
+        score = float(np.sum(arm[event] - p))
+        info = float(np.sum(p * (1.0 - p)))
+        step = score / info
+        beta += step
+        if abs(step) < 1e-10:
+            break
+    return float(np.exp(beta))
 
 
 def replicate_trial(trial: Trial, params: SyntheticParams, seed: int,
@@ -294,6 +309,10 @@ def replicate_trial(trial: Trial, params: SyntheticParams, seed: int,
     pop, state = _population(trial, params, 2 * n_per_arm, rng)
     n = len(pop["age_years"])
     region = params.baseline.region_hazard
+    if not {"china", "west"} <= set(region):
+        raise ValueError(
+            f"synthetic.baseline.region_hazard: expected keys 'china' and 'west' for the trial "
+            f"replication, got {sorted(region)}; hint: keep both regions in params.yaml")
     china = rng.random(n) < trial.region_china_share
     region_mult = np.where(china, region["china"], region["west"])
     arms = {trial.experimental.label: trial.experimental, trial.control.label: trial.control}
@@ -328,7 +347,7 @@ def replicate_trial(trial: Trial, params: SyntheticParams, seed: int,
         else:
             te, ee = times[trial.experimental.label]
             tc, ec = times[trial.control.label]
-            sim = _cox_hr(te, ee, tc, ec)
+            sim = cox_hazard_ratio(te, ee, tc, ec)
             metric = f"OS HR {trial.experimental.label} vs {trial.control.label}"
         if fig.note:
             metric = f"{metric} [{fig.note}]"

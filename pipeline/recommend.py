@@ -1,0 +1,417 @@
+"""``recommend()``: the individualised treatment recommendation for one patient or a cohort.
+
+For every modality of the contract the recommender predicts survival (at the report times, RMST
+to the horizon with an interval, median) and the probability of objective response with the
+trained per-modality outcome model, explains the predictions with SHAP in contract terms, and
+applies the guideline rule set as a safety layer. The recommended modality is the candidate (not
+forbidden by the rules, affordable, not declined) with the best predicted outcome by the
+objective; a forbidden modality is never recommended, whatever the preferences.
+
+Public API::
+
+    from pipeline.recommend import recommend, recommend_batch, load_recommender
+    rec = recommend(patient, preferences={"max_cost_tier": "middle"}, guideline="bclc-2022")
+    rec.recommended, rec.to_dict()
+    recs = recommend_batch(cohort_frame, explain=False)      # rows equal recommend() per row
+
+The patient_id, when given, is never in the output or the logs (a short sha256 reference is).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.contract import (
+    CONTRACT_VERSION,
+    COST_TIERS,
+    MODALITIES,
+    MODALITY_LABELS,
+    InvalidPatientError,
+    Problem,
+    validate_cohort,
+    validate_record,
+)
+from pipeline.outcomes import OutcomePredictor
+from pipeline.recommendation import (
+    OBJECTIVES,
+    REFER_MDT,
+    Factor,
+    ModalityAssessment,
+    Preferences,
+    Recommendation,
+    RecommendParams,
+    patient_ref,
+)
+
+log = logging.getLogger("pipeline.recommend")
+
+DEFAULT_BUNDLE = Path("data/artifacts/recommender")
+_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/", "s3://", "gs://", "http://",
+                "https://", "dbfs:/")
+_COST_RANK = {t: i for i, t in enumerate(COST_TIERS)}
+_BATCH_CHUNK = 2048
+
+
+class Recommender:
+    """A trained recommender: bundle (matrix, outcome model, SHAP background) + rule sets.
+
+    Build with :meth:`from_bundle` or :func:`load_recommender`; then :meth:`recommend` and
+    :meth:`recommend_batch`.
+    """
+
+    def __init__(self, bundle, params: RecommendParams | None = None):
+        from pipeline.params import build
+
+        self.bundle = bundle
+        settings = dict(bundle.settings)
+        if params is None:
+            section = settings.get("recommend")
+            if not section:
+                from pipeline.params import section as read_section
+                from pipeline.tracking import repo_root
+
+                params = read_section(RecommendParams, "recommend", repo_root() / "params.yaml")
+            else:
+                params = build(RecommendParams, section, "bundle settings.json recommend")
+        self.params = params
+        self.predictor = OutcomePredictor(bundle, params)
+        self._rulesets = {Path(p).stem: p for p in bundle.rules}
+        self.versions = {
+            "model": settings.get("model_version", "unknown"),
+            "learner": settings.get("learner"),
+            "git_commit": settings.get("git_commit"),
+            "bundle_format": settings.get("bundle_format"),
+            "contract": CONTRACT_VERSION,
+        }
+
+    @classmethod
+    def from_bundle(cls, path: str | Path, params: RecommendParams | None = None) -> Recommender:
+        """Load the bundle directory written by the ``train`` stage."""
+        from pipeline.bundle import load_bundle
+
+        return cls(load_bundle(path), params)
+
+    # --- request pieces ---------------------------------------------------------------------
+
+    def ruleset(self, name: str | None):
+        """The rule set ``name`` (default ``recommend.default_guideline``), from the bundle first.
+
+        Raises InvalidPatientError naming the available rule sets when ``name`` is unknown.
+        """
+        from guidelines.ruleset import available_rulesets, load_ruleset
+
+        name = name or self.params.default_guideline
+        if not isinstance(name, str):
+            raise InvalidPatientError([Problem("guideline", "unknown_guideline", "a rule set "
+                                               "name", repr(name))], context="request")
+        key = name.strip().lower()
+        source = self._rulesets.get(key)
+        if source is None and key in available_rulesets():
+            source = key
+        if source is None:
+            names = sorted(set(self._rulesets) | set(available_rulesets()))
+            raise InvalidPatientError([Problem("guideline", "unknown_guideline",
+                                               "one of " + ", ".join(names), repr(name))],
+                                      context="request")
+        return _load_ruleset_cached(str(source), load_ruleset)
+
+    # --- single patient ----------------------------------------------------------------------
+
+    def recommend(self, patient, preferences=None, guideline=None, *,
+                  explain: bool = True) -> Recommendation:
+        """Recommend a modality for one patient.
+
+        Parameters
+        ----------
+        patient : mapping
+            A contract record (field -> value; None = missing). ``patient_id`` is optional and
+            never appears in the output (a short sha256 reference does).
+        preferences : mapping or Preferences, optional
+            ``excluded_modalities`` (list), ``max_cost_tier`` (low / middle / high),
+            ``objective`` (rmst24, surv12, surv24, median_os; default params.yaml).
+        guideline : str, optional
+            Rule set name (cnlc-2024, bclc-2022); default ``recommend.default_guideline``.
+        explain : bool, default True
+            Compute SHAP factors (per modality and for the contrast).
+
+        Raises
+        ------
+        InvalidPatientError
+            When the record, the preferences or the guideline name are invalid (every problem
+            listed).
+        """
+        from features.derive import derive
+        from guidelines import assess
+
+        record = validate_record(patient)
+        prefs = Preferences.parse(preferences)
+        ruleset = self.ruleset(guideline)
+        ref = patient_ref(record.pop("patient_id", None))
+        derived = derive(record)
+        X = self.bundle.matrix.transform(derived)
+        assessment = assess(derived, ruleset)
+        pred = self.predictor.predict(X, explain=explain)
+        return self._build(0, pred, derived, assessment, prefs, ref)
+
+    # --- batch -------------------------------------------------------------------------------
+
+    def recommend_batch(self, cohort: pd.DataFrame, preferences=None, guideline=None, *,
+                        explain: bool = True, errors: str = "raise",
+                        progress: bool | None = None) -> list:
+        """Recommend for every row of a frame of contract patient records.
+
+        Parameters
+        ----------
+        cohort : DataFrame
+            One contract record per row (patient_id optional; unknown columns are ignored and
+            named in a warning; outcome columns, if present, are checked but not used).
+        preferences, guideline, explain
+            As in :meth:`recommend`, applied to every row.
+        errors : {"raise", "report"}
+            ``raise``: any invalid row raises one InvalidPatientError listing every problem with
+            its row position. ``report``: the invalid rows' entries are InvalidPatientError
+            objects (problems of that row only) and the others Recommendations.
+        progress : bool, optional
+            tqdm progress bar (default: on for more than 5000 rows).
+
+        Returns
+        -------
+        list
+            One entry per row, in row order: Recommendation (or InvalidPatientError with
+            ``errors="report"``). Each Recommendation equals ``recommend()`` on that row.
+        """
+        from features.derive import derive
+        from guidelines import assess_frame
+
+        if errors not in ("raise", "report"):
+            raise ValueError(f"errors: expected 'raise' or 'report', got {errors!r}")
+        if not isinstance(cohort, pd.DataFrame):
+            raise InvalidPatientError([Problem("<cohort>", "not_a_frame", "a pandas DataFrame "
+                                               "of contract records", type(cohort).__name__)],
+                                      context="cohort")
+        prefs = Preferences.parse(preferences)
+        ruleset = self.ruleset(guideline)
+        n = len(cohort)
+        frame = cohort.reset_index(drop=True)
+        result = validate_cohort(frame, require_outcomes=False, require_id=False)
+        if result.extra_columns:
+            log.warning("unknown columns ignored: %s", ", ".join(result.extra_columns))
+        whole = [p for p in result.problems if p.row is None]
+        if whole and (errors == "raise" or n == 0):
+            raise InvalidPatientError(result.problems, context="cohort")
+        if result.problems and errors == "raise":
+            raise InvalidPatientError(result.problems, context="cohort")
+        by_row: dict[int, list] = {}
+        for p in result.problems:
+            rows = range(n) if p.row is None else (p.row,)
+            for r in rows:
+                by_row.setdefault(r, []).append(p if p.row is not None else Problem(
+                    p.field, p.reason, p.expected, p.received, p.hint, r))
+        out: list = [None] * n
+        for r, probs in by_row.items():
+            out[r] = InvalidPatientError(probs)
+        valid = result.valid
+        if "patient_id" in valid:
+            refs = [patient_ref(v) for v in valid["patient_id"].tolist()]
+            valid = valid.drop(columns=["patient_id"])
+        else:
+            refs = [None] * len(valid)
+        positions = valid.index.to_numpy()
+        show = (len(valid) > 5000) if progress is None else progress
+        bar = _progress(len(valid), show, explain)
+        for start in range(0, len(valid), _BATCH_CHUNK):
+            part = valid.iloc[start:start + _BATCH_CHUNK]
+            derived = derive(part)
+            X = self.bundle.matrix.transform(derived)
+            assessments = assess_frame(derived, ruleset)
+            pred = self.predictor.predict(X, explain=explain)
+            records = _records(derived)
+            for i, pos in enumerate(positions[start:start + _BATCH_CHUNK]):
+                out[pos] = self._build(i, pred, records[i], assessments[i], prefs,
+                                       refs[start + i])
+            bar.update(len(part))
+        bar.close()
+        return out
+
+    # --- assembly ----------------------------------------------------------------------------
+
+    def _build(self, i: int, pred, derived: Mapping, assessment, prefs: Preferences,
+               ref: str | None) -> Recommendation:
+        """Assemble row ``i`` of the predictions into a Recommendation."""
+        p = self.params
+        objective = prefs.objective or p.objective
+        ceiling = _COST_RANK[prefs.max_cost_tier] if prefs.max_cost_tier else len(COST_TIERS)
+        hits_by_modality: dict[str, list] = {m: [] for m in MODALITIES}
+        for h in assessment.hits:
+            hd = h.to_dict()
+            hd.pop("modalities", None)
+            for m in h.modalities:
+                if m in hits_by_modality:
+                    hits_by_modality[m].append(hd)
+        scores = pred.scores(i, objective)
+        items, candidates = [], []
+        for j, m in enumerate(MODALITIES):
+            tier = p.cost_tiers[m]
+            why = []
+            if m in prefs.excluded_modalities:
+                why.append("declined")
+            if _COST_RANK[tier] > ceiling:
+                why.append("above_cost_ceiling")
+            eligibility = ("forbidden" if m in assessment.forbidden else
+                           "review" if m in assessment.review else "allowed")
+            candidate = eligibility != "forbidden" and not why
+            if candidate:
+                candidates.append(j)
+            factors, base = pred.factors(i, j, derived) if pred.explained else ((), None)
+            items.append(ModalityAssessment(
+                modality=m, label=MODALITY_LABELS[m], eligibility=eligibility,
+                hits=tuple(hits_by_modality[m]), excluded_because=tuple(why), cost_tier=tier,
+                candidate=candidate, outcomes=pred.outcomes(i, j), score=float(scores[j]),
+                factors=factors, factors_base_value=base, curve=pred.curve(i, j)))
+        ranked = sorted(candidates, key=lambda j: (-_rank_key(scores[j]),
+                                                   -pred.rmst[i, j], j))
+        best = MODALITIES[ranked[0]] if ranked else None
+        runner = MODALITIES[ranked[1]] if len(ranked) > 1 else None
+        contrast = None
+        if best and runner and pred.explained:
+            contrast = pred.contrast(i, ranked[0], ranked[1], derived)
+        flags = tuple(h for h in hits_by_modality.get(best, ()) if h["effect"] in
+                      ("review", "warn")) if best else ()
+        guideline = {
+            "ruleset": assessment.ruleset, "version": assessment.version,
+            "stage": assessment.stage, "preferred": list(assessment.preferred),
+            "concordant": bool(best and assessment.concordant(best)),
+        }
+        message = _message(best, items, ranked, objective, scores, assessment, flags)
+        return Recommendation(
+            recommended=best, runner_up=runner, message=message, objective=objective,
+            modalities=tuple(items), contrast=contrast, guideline=guideline, flags=flags,
+            preferences=prefs, shap_unit=pred.shap_unit,
+            versions=dict(self.versions, ruleset=f"{assessment.ruleset} {assessment.version}"),
+            patient_ref=ref)
+
+
+def _rank_key(value: float) -> float:
+    return -math.inf if value is None or np.isnan(value) else float(value)
+
+
+def _message(best, items, ranked, objective, scores, assessment, flags) -> str:
+    if best is None:
+        why = []
+        for kind, test in (("forbidden", lambda a: a.eligibility == "forbidden"),
+                           ("declined", lambda a: "declined" in a.excluded_because),
+                           ("above the cost ceiling",
+                            lambda a: "above_cost_ceiling" in a.excluded_because)):
+            names = [a.modality for a in items if test(a)]
+            if names:
+                why.append(f"{kind}: {', '.join(names)}")
+        return f"{REFER_MDT} ({'; '.join(why)})"
+    desc, unit = OBJECTIVES[objective]
+    j = ranked[0]
+    value = scores[j]
+    shown = ("not reached" if not np.isfinite(value) else
+             f"{value:.1f} months" if unit == "months" else f"{value:.2f}")
+    text = (f"{MODALITY_LABELS[best]} has the best predicted {desc} ({shown}) among the "
+            f"{len(ranked)} candidate modalities (not forbidden by {assessment.ruleset}, "
+            "affordable, not declined).")
+    if flags:
+        text += (" Flagged for MDT review: "
+                 + "; ".join(f"{f['rule_id']} ({f['message']})" for f in flags) + ".")
+    return text
+
+
+def _records(derived: pd.DataFrame) -> list[dict]:
+    """Rows of a derived frame as python dicts (values for the SHAP factor display)."""
+    cols = {}
+    for c in derived.columns:
+        s = derived[c]
+        if isinstance(s.dtype, (pd.CategoricalDtype, pd.BooleanDtype)) or s.dtype == object:
+            cols[c] = [None if v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
+                       for v in s.astype(object).tolist()]
+        else:
+            cols[c] = s.tolist()
+    n = len(derived)
+    return [{c: v[k] for c, v in cols.items()} for k in range(n)]
+
+
+def _progress(total: int, show: bool, explain: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not show, unit="patient",
+                desc="recommend" + (" + SHAP" if explain else ""), leave=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_ruleset_cached(source: str, loader):
+    return loader(source)
+
+
+# --- module-level API -------------------------------------------------------------------------
+
+def _resolve_source(source) -> str:
+    if source is None:
+        from pipeline.tracking import repo_root
+
+        return str((repo_root() / DEFAULT_BUNDLE).resolve())
+    text = str(source)
+    if text.startswith(_URI_SCHEMES):
+        return text
+    return str(Path(text).expanduser().resolve())
+
+
+def load_recommender(source=None) -> Recommender:
+    """The trained recommender, cached per source.
+
+    Parameters
+    ----------
+    source : str, Path or None
+        None: the bundle the last local ``dvc repro`` produced (``data/artifacts/recommender``
+        under the repository root). Otherwise a bundle directory or an MLflow model URI
+        (``models:/hcc-recommender@champion``, ``runs:/<id>/recommender``).
+    """
+    if isinstance(source, Recommender):
+        return source
+    return _load_cached(_resolve_source(source))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(source: str) -> Recommender:
+    if source.startswith(_URI_SCHEMES):
+        import mlflow
+
+        from pipeline import tracking
+
+        if not __import__("os").environ.get("MLFLOW_TRACKING_URI"):
+            mlflow.set_tracking_uri(tracking.tracking_uri())
+        model = mlflow.pyfunc.load_model(source)
+        return model.unwrap_python_model()._recommender
+    return Recommender.from_bundle(source)
+
+
+load_recommender.cache_clear = _load_cached.cache_clear
+
+
+def recommend(patient, preferences=None, guideline=None, *, recommender=None,
+              explain: bool = True) -> Recommendation:
+    """Recommend a treatment for one patient (see :meth:`Recommender.recommend`).
+
+    ``recommender`` is a :class:`Recommender`, a bundle path or an MLflow model URI (default:
+    the bundle of the last local ``dvc repro``).
+    """
+    return load_recommender(recommender).recommend(patient, preferences, guideline,
+                                                   explain=explain)
+
+
+def recommend_batch(cohort: pd.DataFrame, preferences=None, guideline=None, *,
+                    recommender=None, explain: bool = True, errors: str = "raise",
+                    progress: bool | None = None) -> list:
+    """Recommend for every row of a cohort frame (see :meth:`Recommender.recommend_batch`)."""
+    return load_recommender(recommender).recommend_batch(
+        cohort, preferences, guideline, explain=explain, errors=errors, progress=progress)
