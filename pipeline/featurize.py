@@ -19,7 +19,7 @@ def run(args, params: dict) -> dict:
     io.write_frame(args.out, derived)
     shares = {}
     for col in ("bclc_stage", "cnlc_stage", "child_pugh_class"):
-        counts = derived[col].astype("object").value_counts(normalize=True).sort_index()
+        counts = derived[col].value_counts(normalize=True, sort=False)
         shares[col] = {str(k): round(float(v), 4) for k, v in counts.items()}
         log.info("%s: %s", col, ", ".join(f"{k} {100 * v:.1f}%" for k, v in shares[col].items()))
     import mlflow
