@@ -84,7 +84,7 @@ def run(datasets, models, folds: int, seed: int, overrides: dict | None = None) 
                 results[name][m]["cindex"].append(float(c))
                 times = np.linspace(*np.percentile(y["time"][te], [10, 80]), 20)
                 rep = survival_report(y[tr], y[te], risk,
-                                      lambda t, e=est, i=te: e.predict_survival(X.iloc[i], t),
+                                      lambda t, e=est, Xi=X.iloc[te]: e.predict_survival(Xi, t),
                                       times)
                 results[name][m]["ibs"].append(rep["ibs"])
         results[name]["n"], results[name]["events"] = int(len(y)), int(y["event"].sum())

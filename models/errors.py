@@ -102,6 +102,14 @@ def check_frame(X, method: str = "fit", columns: list[str] | None = None) -> pd.
                 "code as in training."
             )
         X = X.loc[:, list(columns)]
+    if all(isinstance(dt, np.dtype) and dt.kind in "fiub" for dt in X.dtypes):
+        frame = X.astype(float, copy=False)  # fast path: plain numpy numeric columns
+        if np.isinf(frame.to_numpy()).any():
+            raise ModelInputError(
+                f"The 'X' parameter of {method} must not contain infinite values. Got "
+                "+/-inf instead. Hint: use NaN for missing values."
+            )
+        return frame
     out = {}
     for c in X.columns:
         s = X[c]

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import ModelInputError, check_survival_y
-from .survival import SurvivalModel  # noqa: F401  (documentation cross-reference)
 
 
 def _std_y(y):
@@ -97,12 +96,12 @@ def survival_report(y_train, y_test, risk, surv_at, times) -> dict:
         out["uno_c"] = float(concordance_index_ipcw(ytr, yte[keep], risk[keep],
                                                     tau=used.max())[0])
         _, bs = brier_score(ytr, yte[keep], surv[keep], used)
-        out["brier"] = dict(zip(used.tolist(), np.round(bs, 6).tolist()))
+        out["brier"] = dict(zip(used.tolist(), np.round(bs, 6).tolist(), strict=True))
         out["ibs"] = (float(integrated_brier_score(ytr, yte[keep], surv[keep], used))
                       if len(used) >= 2 else None)
         try:
             auc, mean_auc = cumulative_dynamic_auc(ytr, yte[keep], risk[keep], used)
-            out["auc"] = dict(zip(used.tolist(), np.round(auc, 6).tolist()))
+            out["auc"] = dict(zip(used.tolist(), np.round(auc, 6).tolist(), strict=True))
             out["mean_auc"] = float(mean_auc)
         except ValueError:  # e.g. no event before some time in the test set
             out["auc"], out["mean_auc"] = None, None

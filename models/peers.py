@@ -91,7 +91,7 @@ class CoxPHPeer(_ImputingPeer):
         Xa, event, time = self._prepare_fit(X, y)
         keep = Xa.std(axis=0) > 0  # constant columns make the Hessian singular
         cols = [f"c{i}" for i in range(Xa.shape[1])]
-        df = pd.DataFrame(Xa[:, keep], columns=[c for c, k in zip(cols, keep) if k])
+        df = pd.DataFrame(Xa[:, keep], columns=[c for c, k in zip(cols, keep, strict=True) if k])
         df["_T"], df["_E"] = np.maximum(time, 1e-6), event.astype(int)
         kwargs = {}
         if sample_weight is not None:

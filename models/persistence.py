@@ -27,6 +27,9 @@ def write_meta(directory, kind: str, meta: dict) -> Path:
     """Write ``meta`` (JSON-able) with the model kind and format version."""
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
+    reserved = {"kind", "format_version"} & set(meta)
+    if reserved:
+        raise ValueError(f"write_meta: expected no reserved keys in meta, got {sorted(reserved)}.")
     payload = {"kind": kind, "format_version": FORMAT_VERSION, **meta}
     (path / META_FILE).write_text(json.dumps(payload, default=_default, indent=1))
     return path

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,7 +87,7 @@ def _add_request_options(p: argparse.ArgumentParser) -> None:
 
 
 def _recommend_one(args):
-    from pipeline.recommend import load_recommender
+    from pipeline.recommender import load_recommender
 
     record, request = _read_patient(args.patient)
     recommender = load_recommender(args.model)
@@ -172,13 +174,13 @@ def cmd_report(args) -> int:
 
 def cmd_recommend_batch(args) -> int:
     from pipeline.io import read_cohort
-    from pipeline.recommend import load_recommender
+    from pipeline.recommender import load_recommender
 
     frame = read_cohort(args.cohort)
     prefs = _preferences(args, {})
     results = load_recommender(args.model).recommend_batch(
         frame, preferences=prefs, guideline=args.guideline, explain=not args.no_explain,
-        errors="report", progress=True)
+        intervals=not args.no_intervals, errors="report", progress=True)
     n_bad = 0
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,10 +196,28 @@ def cmd_recommend_batch(args) -> int:
     return EXIT_OK if n_bad == 0 else EXIT_INVALID
 
 
-def cmd_serve(args) -> int:
-    from pipeline.serving import serve
+def serve_command(model: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The ``mlflow models serve`` command line for ``model`` (local environment)."""
+    script = Path(sys.executable).with_name("mlflow")
+    mlflow = str(script) if script.exists() else "mlflow"
+    return [mlflow, "models", "serve", "-m", model, "--env-manager", "local",
+            "-h", host, "-p", str(port)]
 
-    return serve(args.model, port=args.port, host="127.0.0.1")
+
+def cmd_serve(args) -> int:
+    """Serve the model on 127.0.0.1 (loopback only); Ctrl-C stops it."""
+    from pipeline import tracking
+
+    env = dict(os.environ)
+    # models:/ URIs resolve against the project's tracking store unless one is configured
+    env.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri())
+    cmd = serve_command(args.model, args.port)
+    print(f"serving {args.model} on http://127.0.0.1:{args.port}/invocations "
+          f"(tracking store {env['MLFLOW_TRACKING_URI']})", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 # --- parser -----------------------------------------------------------------------------------
@@ -241,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--objective")
     p.add_argument("--model", help="bundle directory or MLflow model URI")
     p.add_argument("--no-explain", action="store_true", help="skip SHAP (much faster)")
+    p.add_argument("--no-intervals", action="store_true",
+                   help="skip the bootstrap RMST intervals (faster)")
     p.set_defaults(func=cmd_recommend_batch)
 
     p = sub.add_parser("serve", help="serve the REST endpoint on 127.0.0.1 (mlflow models serve)")

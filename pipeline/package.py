@@ -75,6 +75,7 @@ def params_schema():
         ParamSpec("max_cost_tier", "string", ""),
         ParamSpec("objective", "string", ""),
         ParamSpec("explain", "boolean", True),
+        ParamSpec("intervals", "boolean", True),
         ParamSpec("errors", "string", "raise"),
     ])
 

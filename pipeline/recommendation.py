@@ -31,7 +31,7 @@ REFER_MDT = (
 )
 
 OBJECTIVES = MappingProxyType({
-    "rmst24": ("restricted mean survival time to the RMST horizon", "months"),
+    "rmst24": ("restricted mean survival time to the horizon (rmst_horizon_months)", "months"),
     "surv12": ("probability of survival at 12 months", "probability"),
     "surv24": ("probability of survival at 24 months", "probability"),
     "median_os": ("median overall survival", "months"),
@@ -311,6 +311,8 @@ class Recommendation:
     patient_ref : str or None
         Short sha256 reference of the patient_id when one was given (never the id itself).
     caveat : str
+    objective_description : str or None
+        The objective in words with its numbers (for example the RMST horizon).
     """
 
     recommended: str | None
@@ -326,6 +328,7 @@ class Recommendation:
     versions: Mapping
     patient_ref: str | None = None
     caveat: str = CAVEAT
+    objective_description: str | None = None
 
     def modality(self, name: str) -> ModalityAssessment:
         """The assessment of one modality by name."""
@@ -347,7 +350,8 @@ class Recommendation:
             "runner_up": self.runner_up,
             "runner_up_label": _label(self.runner_up),
             "message": self.message,
-            "objective": {"name": self.objective, "description": name, "unit": unit,
+            "objective": {"name": self.objective,
+                          "description": self.objective_description or name, "unit": unit,
                           "higher_is_better": True},
             "guideline": _clean(self.guideline),
             "flags": [dict(f) for f in self.flags],

@@ -16,6 +16,8 @@ from string import Template
 
 _TEMPLATE = Path(__file__).with_name("templates") / "report.html"
 _GREY = "#b0b0b0"
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#17becf", "#bcbd22", "#000000")  # tab10 without its grey (grey = forbidden)
 
 
 def _fmt(value, spec: str = ".1f", none: str = "-") -> str:
@@ -75,7 +77,8 @@ def format_table(rec) -> str:
     if contrast and contrast.get("factors"):
         lines.append(f"Why {contrast['a']} over {contrast['b']} ({contrast['unit']}):")
         for f in contrast["factors"]:
-            lines.append(f"  {f['label']:<44} = {_value_text(f['value']):<12} {f['shap']:+.3f}")
+            label = f["label"] if len(f["label"]) <= 44 else f["label"][:41] + "..."
+            lines.append(f"  {label:<44} = {_value_text(f['value']):<14} {f['shap']:+.3f}")
     lines.append(f"Objective: {d['objective']['description']} ({d['objective']['name']}), "
                  "higher is better. * = recommended.")
     lines.append(d["caveat"])
@@ -115,8 +118,7 @@ def _pyplot():
 
 def survival_figure(d: dict) -> str:
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 5))
-    colours = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(11, 5))
     for i, m in enumerate(d["modalities"]):
         curve = m["curve"]
         if not curve.get("months"):
@@ -128,8 +130,8 @@ def survival_figure(d: dict) -> str:
             label += f" (forbidden: {ids})"
         elif m["modality"] == d["recommended"]:
             label += " (recommended)"
-        ax.step(curve["months"], curve["survival"], where="post", label=label,
-                color=_GREY if forbidden else colours(i % 10),
+        ax.plot(curve["months"], curve["survival"], label=label,
+                color=_GREY if forbidden else _PALETTE[i % len(_PALETTE)],
                 linestyle="--" if forbidden else "-",
                 linewidth=3 if m["modality"] == d["recommended"] else 1.5,
                 alpha=0.8 if forbidden else 1.0)
@@ -137,7 +139,7 @@ def survival_figure(d: dict) -> str:
     ax.set_ylabel("predicted probability of survival")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
 
@@ -178,8 +180,8 @@ def waterfall_figure(contrast: dict) -> str:
     ax.invert_yaxis()
     ax.axvline(base, color="#555", linewidth=0.8, linestyle=":")
     ax.axvline(start, color="#000", linewidth=1)
-    ax.set_xlabel(f"margin({contrast['a']}) - margin({contrast['b']}), {contrast['unit']}\n"
-                  f"dotted: background average {base:+.3f}; solid: this patient {start:+.3f}")
+    ax.set_xlabel(f"{contrast['unit']}\ndotted: base value {base:+.3f}; "
+                  f"solid: this patient {start:+.3f}")
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 

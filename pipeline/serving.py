@@ -27,7 +27,8 @@ lost) plus ``invalid_rows``. With ``params={"errors": "report"}`` the same resul
 200. A request with only valid rows always gets HTTP 200 ``{"predictions": [...]}``.
 
 Request-level params (all optional): ``guideline`` (rule set name), ``excluded_modalities``
-(list), ``max_cost_tier``, ``objective``, ``explain`` (SHAP, default true), ``errors``.
+(list), ``max_cost_tier``, ``objective``, ``explain`` (SHAP, default true), ``intervals``
+(bootstrap RMST interval, default true), ``errors``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ _PARAM_KEYS = ("guideline", "excluded_modalities", "max_cost_tier", "objective")
 
 
 class RecordsRejected(MlflowException):
-    """HTTP 400 from the scoring server whose body keeps every row's result.
+    """HTTP 400 from the scoring server whose body keeps every row's result (``predictions``).
+
+    Also raised for request-level problems (unknown guideline, invalid preferences, records
+    without any contract field), then with ``problems`` and empty ``predictions``.
 
     The scoring server rewrites ``message`` to ``"Failed to predict data '<input frame>'..."``;
     that would echo the request (with any patient_id) back, so this class keeps its own message.
@@ -72,18 +76,20 @@ def _request(params) -> tuple[dict, bool, str]:
             prefs[key] = params[key]
     guideline = params.get("guideline") or None
     explain = params.get("explain", True)
+    intervals = params.get("intervals", True)
     errors = params.get("errors") or "raise"
     if errors not in ("raise", "report"):
         raise MlflowException(f"params.errors: expected 'raise' or 'report', got {errors!r}",
                               error_code=INVALID_PARAMETER_VALUE)
-    return {"preferences": prefs or None, "guideline": guideline}, bool(explain), errors
+    return ({"preferences": prefs or None, "guideline": guideline,
+             "intervals": bool(intervals)}, bool(explain), errors)
 
 
 class RecommenderModel(PythonModel):
     """pyfunc wrapper: ``predict(frame)`` -> one result dict per row (see the module doc)."""
 
     def load_context(self, context) -> None:
-        from pipeline.recommend import Recommender
+        from pipeline.recommender import Recommender
 
         self._recommender = Recommender.from_bundle(context.artifacts["bundle"])
 
@@ -99,9 +105,11 @@ class RecommenderModel(PythonModel):
             items = self._recommender.recommend_batch(model_input, explain=explain,
                                                       errors="report", progress=False,
                                                       **request)
-        except InvalidPatientError as exc:  # request-level problem (guideline, preferences)
-            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE,
-                                  problems=[p.to_dict() for p in exc.problems]) from None
+        except InvalidPatientError as exc:
+            # request-level: unknown guideline or preferences, or no contract field at all
+            # (MLflow's schema enforcement drops the rows of records without any known field)
+            raise RecordsRejected(str(exc), problems=[p.to_dict() for p in exc.problems],
+                                  predictions=[]) from None
         results, invalid = [], []
         for row, item in enumerate(items):
             if isinstance(item, InvalidPatientError):

@@ -119,13 +119,23 @@ def run(args, params: dict) -> dict:
     from pipeline.bundle import load_bundle
 
     model = load_bundle(args.out).model
-    overlap = getattr(model, "propensity_overlap_", None)
     metrics = {"fit_seconds": settings["fit_seconds"], "n_train": settings["n_train"]}
-    if overlap:
-        mlflow.log_dict(overlap, "propensity_overlap.json")
-        io.write_json(args.overlap, overlap)
+    overlap = getattr(model, "propensity_overlap_", None)
+    if overlap is not None:
+        table = overlap.round(5).reset_index().to_dict(orient="records")
+        report = {"note": "propensity of each modality from a cross-fitted multinomial model; "
+                          "share_p_lt_0.05 = share of all patients for whom that modality's "
+                          "outcome is an extrapolation", "modalities": table,
+                  "min_ess_fraction": float(overlap["ess_fraction"].min())}
+        metrics["min_ess_fraction"] = report["min_ess_fraction"]
+        for row in table:
+            log.info("overlap %-18s n=%-5d median p(treated)=%.3f  share p<0.05=%.2f  ESS=%.0f",
+                     row["modality"], row["n"], row["median_p_treated"], row["share_p_lt_0.05"],
+                     row["ess"])
     else:
-        io.write_json(args.overlap, {"note": "this learner fits no propensity model"})
+        report = {"note": f"learner {model.learner} fits no propensity model"}
+    io.write_json(args.overlap, report)
+    mlflow.log_dict(report, "propensity_overlap.json")
     mlflow.set_tag("hcc.model_version", settings["model_version"])
     return metrics
 

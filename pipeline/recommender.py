@@ -7,14 +7,17 @@ applies the guideline rule set as a safety layer. The recommended modality is th
 forbidden by the rules, affordable, not declined) with the best predicted outcome by the
 objective; a forbidden modality is never recommended, whatever the preferences.
 
-Public API::
+Public API (also ``from pipeline import recommend, ...``)::
 
-    from pipeline.recommend import recommend, recommend_batch, load_recommender
+    from pipeline.recommender import recommend, recommend_batch, load_recommender
     rec = recommend(patient, preferences={"max_cost_tier": "middle"}, guideline="bclc-2022")
     rec.recommended, rec.to_dict()
     recs = recommend_batch(cohort_frame, explain=False)      # rows equal recommend() per row
 
 The patient_id, when given, is never in the output or the logs (a short sha256 reference is).
+
+The module is named ``recommender`` rather than ``recommend`` on purpose: a submodule
+``pipeline.recommend`` would shadow the function ``pipeline.recommend`` once imported.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -38,11 +41,10 @@ from features.contract import (
     validate_cohort,
     validate_record,
 )
-from pipeline.outcomes import OutcomePredictor
+from pipeline.outcomes import OutcomePredictor, contrast_block
 from pipeline.recommendation import (
     OBJECTIVES,
     REFER_MDT,
-    Factor,
     ModalityAssessment,
     Preferences,
     Recommendation,
@@ -50,7 +52,7 @@ from pipeline.recommendation import (
     patient_ref,
 )
 
-log = logging.getLogger("pipeline.recommend")
+log = logging.getLogger("pipeline.recommender")
 
 DEFAULT_BUNDLE = Path("data/artifacts/recommender")
 _URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/", "s3://", "gs://", "http://",
@@ -75,9 +77,9 @@ class Recommender:
             section = settings.get("recommend")
             if not section:
                 from pipeline.params import section as read_section
-                from pipeline.tracking import repo_root
 
-                params = read_section(RecommendParams, "recommend", repo_root() / "params.yaml")
+                params = read_section(RecommendParams, "recommend",
+                                      project_root() / "params.yaml")
             else:
                 params = build(RecommendParams, section, "bundle settings.json recommend")
         self.params = params
@@ -125,7 +127,7 @@ class Recommender:
     # --- single patient ----------------------------------------------------------------------
 
     def recommend(self, patient, preferences=None, guideline=None, *,
-                  explain: bool = True) -> Recommendation:
+                  explain: bool = True, intervals: bool = True) -> Recommendation:
         """Recommend a modality for one patient.
 
         Parameters
@@ -140,6 +142,9 @@ class Recommender:
             Rule set name (cnlc-2024, bclc-2022); default ``recommend.default_guideline``.
         explain : bool, default True
             Compute SHAP factors (per modality and for the contrast).
+        intervals : bool, default True
+            Compute the bootstrap interval of the RMST (every ensemble member scores the
+            patient: the largest cost of a batch without SHAP). False: interval None.
 
         Raises
         ------
@@ -157,13 +162,13 @@ class Recommender:
         derived = derive(record)
         X = self.bundle.matrix.transform(derived)
         assessment = assess(derived, ruleset)
-        pred = self.predictor.predict(X, explain=explain)
-        return self._build(0, pred, derived, assessment, prefs, ref)
+        pred = self.predictor.predict(X, explain=explain, intervals=intervals)
+        return self._assemble(pred, X, [derived], [assessment], prefs, [ref])[0]
 
     # --- batch -------------------------------------------------------------------------------
 
     def recommend_batch(self, cohort: pd.DataFrame, preferences=None, guideline=None, *,
-                        explain: bool = True, errors: str = "raise",
+                        explain: bool = True, intervals: bool = True, errors: str = "raise",
                         progress: bool | None = None) -> list:
         """Recommend for every row of a frame of contract patient records.
 
@@ -172,7 +177,7 @@ class Recommender:
         cohort : DataFrame
             One contract record per row (patient_id optional; unknown columns are ignored and
             named in a warning; outcome columns, if present, are checked but not used).
-        preferences, guideline, explain
+        preferences, guideline, explain, intervals
             As in :meth:`recommend`, applied to every row.
         errors : {"raise", "report"}
             ``raise``: any invalid row raises one InvalidPatientError listing every problem with
@@ -231,78 +236,129 @@ class Recommender:
             derived = derive(part)
             X = self.bundle.matrix.transform(derived)
             assessments = assess_frame(derived, ruleset)
-            pred = self.predictor.predict(X, explain=explain)
-            records = _records(derived)
-            for i, pos in enumerate(positions[start:start + _BATCH_CHUNK]):
-                out[pos] = self._build(i, pred, records[i], assessments[i], prefs,
-                                       refs[start + i])
+            pred = self.predictor.predict(X, explain=explain, intervals=intervals)
+            rows = _records(derived) if explain else [{}] * len(part)  # factor values only
+            recs = self._assemble(pred, X, rows, assessments, prefs,
+                                  refs[start:start + _BATCH_CHUNK])
+            for pos, rec in zip(positions[start:start + _BATCH_CHUNK], recs, strict=True):
+                out[pos] = rec
             bar.update(len(part))
         bar.close()
         return out
 
     # --- assembly ----------------------------------------------------------------------------
 
-    def _build(self, i: int, pred, derived: Mapping, assessment, prefs: Preferences,
-               ref: str | None) -> Recommendation:
-        """Assemble row ``i`` of the predictions into a Recommendation."""
+    def _assemble(self, pred, X, derived: list, assessments: list, prefs: Preferences,
+                  refs: list) -> list[Recommendation]:
+        """Rank the candidates of every row, explain best vs runner-up, build the results."""
         p = self.params
         objective = prefs.objective or p.objective
         ceiling = _COST_RANK[prefs.max_cost_tier] if prefs.max_cost_tier else len(COST_TIERS)
-        hits_by_modality: dict[str, list] = {m: [] for m in MODALITIES}
-        for h in assessment.hits:
-            hd = h.to_dict()
-            hd.pop("modalities", None)
-            for m in h.modalities:
-                if m in hits_by_modality:
-                    hits_by_modality[m].append(hd)
-        scores = pred.scores(i, objective)
-        items, candidates = [], []
-        for j, m in enumerate(MODALITIES):
-            tier = p.cost_tiers[m]
+        why_not = []
+        for m in MODALITIES:
             why = []
             if m in prefs.excluded_modalities:
                 why.append("declined")
-            if _COST_RANK[tier] > ceiling:
+            if _COST_RANK[p.cost_tiers[m]] > ceiling:
                 why.append("above_cost_ceiling")
+            why_not.append(tuple(why))
+        plans = _rank(pred.score_matrix(objective), pred.rmst, assessments, why_not,
+                      [pred.has_model(j) for j in range(len(MODALITIES))])
+        contrasts: dict[int, dict] = {}
+        if pred.explained:
+            pairs: dict[tuple, list] = {}
+            for i, (_, ranked) in enumerate(plans):
+                if len(ranked) > 1:
+                    pairs.setdefault((MODALITIES[ranked[0]], MODALITIES[ranked[1]]), []).append(i)
+            for (a, b), rows in pairs.items():
+                blocks = contrast_block(self.predictor, pred, rows, a, b,
+                                        [derived[i] for i in rows])
+                contrasts.update(zip(rows, blocks, strict=True))
+        return [self._build(i, pred, derived[i], assessments[i], prefs, refs[i], objective,
+                            why_not, plans[i], contrasts.get(i))
+                for i in range(len(assessments))]
+
+    def _build(self, i, pred, derived, assessment, prefs, ref, objective, why_not, plan,
+               contrast) -> Recommendation:
+        """Assemble row ``i`` into a Recommendation."""
+        scores, ranked = plan
+        hits_by_modality: dict[str, list] = {m: [] for m in MODALITIES}
+        for h in assessment.hits:
+            hd = _hit_dict(h)
+            for m in h.modalities:
+                if m in hits_by_modality:
+                    hits_by_modality[m].append(hd)
+        items = []
+        for j, m in enumerate(MODALITIES):
+            why = why_not[j] if pred.has_model(j) else why_not[j] + ("no_model",)
             eligibility = ("forbidden" if m in assessment.forbidden else
                            "review" if m in assessment.review else "allowed")
-            candidate = eligibility != "forbidden" and not why
-            if candidate:
-                candidates.append(j)
-            factors, base = pred.factors(i, j, derived) if pred.explained else ((), None)
+            factors, base = pred.factors(i, j, derived)
             items.append(ModalityAssessment(
                 modality=m, label=MODALITY_LABELS[m], eligibility=eligibility,
-                hits=tuple(hits_by_modality[m]), excluded_because=tuple(why), cost_tier=tier,
-                candidate=candidate, outcomes=pred.outcomes(i, j), score=float(scores[j]),
+                hits=tuple(hits_by_modality[m]), excluded_because=why,
+                cost_tier=self.params.cost_tiers[m],
+                candidate=eligibility != "forbidden" and not why,
+                outcomes=pred.outcomes(i, j), score=scores[j],
                 factors=factors, factors_base_value=base, curve=pred.curve(i, j)))
-        ranked = sorted(candidates, key=lambda j: (-_rank_key(scores[j]),
-                                                   -pred.rmst[i, j], j))
         best = MODALITIES[ranked[0]] if ranked else None
         runner = MODALITIES[ranked[1]] if len(ranked) > 1 else None
-        contrast = None
-        if best and runner and pred.explained:
-            contrast = pred.contrast(i, ranked[0], ranked[1], derived)
-        flags = tuple(h for h in hits_by_modality.get(best, ()) if h["effect"] in
-                      ("review", "warn")) if best else ()
+        flags = tuple(h for h in hits_by_modality[best] if h["effect"] in ("review", "warn")
+                      ) if best else ()
         guideline = {
             "ruleset": assessment.ruleset, "version": assessment.version,
             "stage": assessment.stage, "preferred": list(assessment.preferred),
             "concordant": bool(best and assessment.concordant(best)),
         }
-        message = _message(best, items, ranked, objective, scores, assessment, flags)
+        horizon = self.params.rmst_horizon_months
+        message = _message(best, items, ranked, objective, scores, assessment, flags, horizon)
         return Recommendation(
             recommended=best, runner_up=runner, message=message, objective=objective,
             modalities=tuple(items), contrast=contrast, guideline=guideline, flags=flags,
             preferences=prefs, shap_unit=pred.shap_unit,
             versions=dict(self.versions, ruleset=f"{assessment.ruleset} {assessment.version}"),
-            patient_ref=ref)
+            patient_ref=ref, objective_description=describe_objective(objective, horizon))
 
 
-def _rank_key(value: float) -> float:
-    return -math.inf if value is None or np.isnan(value) else float(value)
+def _rank(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list,
+          has_model: list) -> list[tuple[list, list]]:
+    """Per row: (objective scores as a list, candidate modality indices best first).
+
+    Candidates are not forbidden, not declined, affordable and have a model. Order: objective
+    (higher first; NaN last), then RMST, then contract order, vectorised over the rows.
+    """
+    n, M = scores.shape
+    ok = np.array([not why and model for why, model in zip(why_not, has_model, strict=True)])
+    cand = np.tile(ok, (n, 1))
+    for i, a in enumerate(assessments):
+        if a.forbidden:
+            cand[i, [j for j, m in enumerate(MODALITIES) if m in a.forbidden]] = False
+    primary = np.where(np.isnan(scores), -np.inf, scores)
+    secondary = np.where(np.isnan(rmst), -np.inf, rmst)
+    order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary), axis=-1)
+    ranked = np.take_along_axis(cand, order, axis=1)
+    return [(row_scores, [j for j, keep in zip(row_order, row_keep, strict=True) if keep])
+            for row_scores, row_order, row_keep in zip(scores.tolist(), order.tolist(),
+                                                       ranked.tolist(), strict=True)]
 
 
-def _message(best, items, ranked, objective, scores, assessment, flags) -> str:
+@functools.lru_cache(maxsize=4096)
+def _hit_dict(hit) -> MappingProxyType:
+    """A rule hit as a read-only mapping (cached: hits repeat across a cohort)."""
+    d = hit.to_dict()
+    d.pop("modalities", None)
+    return MappingProxyType(d)
+
+
+@functools.lru_cache(maxsize=64)
+def describe_objective(objective: str, horizon: float) -> str:
+    """The ranking objective in words, with the RMST horizon."""
+    if objective == "rmst24":
+        return f"restricted mean survival time to {horizon:g} months (RMST)"
+    return OBJECTIVES[objective][0]
+
+
+def _message(best, items, ranked, objective, scores, assessment, flags, horizon) -> str:
     if best is None:
         why = []
         for kind, test in (("forbidden", lambda a: a.eligibility == "forbidden"),
@@ -313,7 +369,7 @@ def _message(best, items, ranked, objective, scores, assessment, flags) -> str:
             if names:
                 why.append(f"{kind}: {', '.join(names)}")
         return f"{REFER_MDT} ({'; '.join(why)})"
-    desc, unit = OBJECTIVES[objective]
+    desc, unit = describe_objective(objective, horizon), OBJECTIVES[objective][1]
     j = ranked[0]
     value = scores[j]
     shown = ("not reached" if not np.isfinite(value) else
@@ -322,8 +378,8 @@ def _message(best, items, ranked, objective, scores, assessment, flags) -> str:
             f"{len(ranked)} candidate modalities (not forbidden by {assessment.ruleset}, "
             "affordable, not declined).")
     if flags:
-        text += (" Flagged for MDT review: "
-                 + "; ".join(f"{f['rule_id']} ({f['message']})" for f in flags) + ".")
+        text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in flags)
+                 + " (see flags).")
     return text
 
 
@@ -355,11 +411,19 @@ def _load_ruleset_cached(source: str, loader):
 
 # --- module-level API -------------------------------------------------------------------------
 
+def project_root() -> Path:
+    """The repository root: upwards from the cwd, else from this package's location."""
+    from pipeline.tracking import repo_root
+
+    root = repo_root()
+    if not (root / "dvc.yaml").is_file():
+        root = repo_root(Path(__file__).resolve().parent)
+    return root
+
+
 def _resolve_source(source) -> str:
     if source is None:
-        from pipeline.tracking import repo_root
-
-        return str((repo_root() / DEFAULT_BUNDLE).resolve())
+        return str((project_root() / DEFAULT_BUNDLE).resolve())
     text = str(source)
     if text.startswith(_URI_SCHEMES):
         return text
@@ -399,19 +463,20 @@ load_recommender.cache_clear = _load_cached.cache_clear
 
 
 def recommend(patient, preferences=None, guideline=None, *, recommender=None,
-              explain: bool = True) -> Recommendation:
+              explain: bool = True, intervals: bool = True) -> Recommendation:
     """Recommend a treatment for one patient (see :meth:`Recommender.recommend`).
 
     ``recommender`` is a :class:`Recommender`, a bundle path or an MLflow model URI (default:
     the bundle of the last local ``dvc repro``).
     """
     return load_recommender(recommender).recommend(patient, preferences, guideline,
-                                                   explain=explain)
+                                                   explain=explain, intervals=intervals)
 
 
 def recommend_batch(cohort: pd.DataFrame, preferences=None, guideline=None, *,
-                    recommender=None, explain: bool = True, errors: str = "raise",
-                    progress: bool | None = None) -> list:
+                    recommender=None, explain: bool = True, intervals: bool = True,
+                    errors: str = "raise", progress: bool | None = None) -> list:
     """Recommend for every row of a cohort frame (see :meth:`Recommender.recommend_batch`)."""
     return load_recommender(recommender).recommend_batch(
-        cohort, preferences, guideline, explain=explain, errors=errors, progress=progress)
+        cohort, preferences, guideline, explain=explain, intervals=intervals, errors=errors,
+        progress=progress)

@@ -1,0 +1,162 @@
+"""The `hcc` command line: validate, recommend, report, recommend-batch, serve."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.contract import MODALITIES
+from pipeline.cli import main
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def cohort_csv(tmp_path_factory, tiny_cohort):
+    path = tmp_path_factory.mktemp("cli") / "cohort.csv"
+    tiny_cohort[0].iloc[:50].to_csv(path, index=False)
+    return path
+
+
+def test_validate_accepts_a_valid_cohort(cohort_csv, capsys):
+    assert main(["validate", str(cohort_csv)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ACCEPTED: 50 of 50 rows valid")
+
+
+def test_validate_rejects_and_lists_problems(cohort_csv, tmp_path, capsys):
+    frame = pd.read_csv(cohort_csv)
+    frame["albumin_g_l"] = frame["albumin_g_l"].astype(object)
+    frame.loc[[2, 5, 7], "albumin_g_l"] = 3.8  # g/dL by mistake
+    frame["note"] = "x"
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    assert main(["validate", str(bad)]) == 1  # 6% > validate.max_invalid_share 5%
+    out = capsys.readouterr().out
+    assert "REJECTED" in out and "row 2: albumin_g_l" in out and "g/dL" in out
+    assert "note" in out and "SYN-" not in out  # rows by position, never by identifier
+    assert main(["validate", str(bad), "--max-invalid-share", "0.1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_invalid"] == 3 and report["accepted"]
+
+
+def test_validate_patients_only(cohort_csv, tmp_path, capsys):
+    frame = pd.read_csv(cohort_csv).drop(columns=["patient_id", "modality", "os_months", "death"])
+    path = tmp_path / "patients.parquet"
+    frame.to_parquet(path)
+    assert main(["validate", str(path)]) == 1
+    capsys.readouterr()
+    assert main(["validate", str(path), "--patients-only"]) == 0
+
+
+def test_validate_missing_file(capsys):
+    assert main(["validate", "no/such/file.csv"]) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+def test_recommend_table(tiny_bundle, capsys):
+    code = main(["recommend", "examples/patient_advanced.json", "--model", str(tiny_bundle)])
+    assert code == 0
+    out = capsys.readouterr().out
+    for m in MODALITIES:
+        assert m in out
+    assert "Recommended:" in out and "does not replace" in out
+
+
+def test_recommend_json_with_preferences(tiny_bundle, capsys):
+    code = main(["recommend", "examples/patient_advanced.json", "--model", str(tiny_bundle),
+                 "--decline", "immunotherapy", "targeted", "--max-cost", "middle",
+                 "--guideline", "bclc-2022", "--objective", "surv12", "--json"])
+    assert code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["recommended"] not in ("immunotherapy", "targeted", "transplant")
+    assert d["guideline"]["ruleset"] == "bclc-2022" and d["objective"]["name"] == "surv12"
+    assert d["preferences"]["excluded_modalities"] == ["targeted", "immunotherapy"]
+
+
+def test_recommend_invalid_patient_exit_2(tiny_bundle, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    record = json.loads(Path("examples/patient_early.json").read_text())
+    record.update(albumin_g_l=4.1, ecog=9)
+    del record["sex"]
+    bad.write_text(json.dumps(record))
+    assert main(["recommend", str(bad), "--model", str(tiny_bundle)]) == 2
+    err = capsys.readouterr().err
+    assert "albumin_g_l: expected" in err and "ecog: expected" in err and "sex:" in err
+    bad.write_text("{not json")
+    assert main(["recommend", str(bad), "--model", str(tiny_bundle)]) == 2
+    assert "invalid JSON" in capsys.readouterr().err
+    assert main(["recommend", "examples/patient_early.json", "--model", str(tiny_bundle),
+                 "--guideline", "nope"]) == 2
+
+
+def test_recommend_missing_model_exit_1(tmp_path, capsys):
+    code = main(["recommend", "examples/patient_early.json", "--model", str(tmp_path / "none")])
+    assert code == 1 and "dvc repro" in capsys.readouterr().err
+
+
+def test_recommend_request_file_with_preferences(tiny_bundle, tmp_path, capsys):
+    record = json.loads(Path("examples/patient_terminal.json").read_text())
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"patient": record,
+                                "preferences": {"excluded_modalities": ["supportive_care"]}}))
+    assert main(["recommend", str(path), "--model", str(tiny_bundle), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["recommended"] is None and "multidisciplinary team" in d["message"]
+
+
+def test_report_command(tiny_bundle, tmp_path):
+    out = tmp_path / "report.html"
+    assert main(["report", "examples/patient_intermediate.json", "-o", str(out),
+                 "--model", str(tiny_bundle)]) == 0
+    html = out.read_text()
+    assert all(m in html for m in MODALITIES) and "data:image/png;base64," in html
+
+
+def test_recommend_batch_command(tiny_bundle, cohort_csv, tmp_path, capsys):
+    frame = pd.read_csv(cohort_csv).iloc[:6]
+    frame["ecog"] = frame["ecog"].astype(object)
+    frame.loc[4, "ecog"] = 8
+    path = tmp_path / "six.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out.jsonl"
+    code = main(["recommend-batch", str(path), "-o", str(out), "--model", str(tiny_bundle),
+                 "--no-explain"])
+    assert code == 2  # one invalid row
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["ok"] for line in lines] == [True, True, True, True, False, True]
+    assert lines[4]["problems"][0]["field"] == "ecog"
+    assert "SYN-" not in out.read_text()
+
+
+def test_serve_wraps_mlflow_models_serve(monkeypatch):
+    import pipeline.cli as cli
+
+    calls = {}
+
+    def fake_call(cmd, env=None):
+        calls["cmd"], calls["env"] = cmd, env
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "call", fake_call)
+    assert main(["serve", "--port", "5123", "--model", "models:/x@champion"]) == 0
+    cmd = calls["cmd"]
+    assert cmd[1:4] == ["models", "serve", "-m"] and cmd[4] == "models:/x@champion"
+    assert cmd[cmd.index("--env-manager") + 1] == "local"
+    assert cmd[cmd.index("-h") + 1] == "127.0.0.1" and cmd[cmd.index("-p") + 1] == "5123"
+    assert calls["env"]["MLFLOW_TRACKING_URI"]
+
+
+def test_console_script(tiny_bundle):
+    script = BIN / "hcc"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+    proc = subprocess.run([*cmd, "recommend", "examples/patient_terminal.json", "--model",
+                           str(tiny_bundle), "--json", "--no-explain"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["recommended"] == "supportive_care"

@@ -1,0 +1,305 @@
+"""The MLflow model: package stage (log, register, gated alias), pyfunc round trip, REST.
+
+A temporary SQLite tracking store (MLFLOW_TRACKING_URI) per module; ONE REST server
+(``mlflow models serve --env-manager local`` on a free loopback port), module-scoped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.package import GateParams, PackageParams, gate_decision
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+NAME = "hcc-recommender"
+CHAMPION = f"models:/{NAME}@champion"
+SECRET = "MRN-SECRET-0099"
+PASSING = {"headline": {"uno_c_index": 0.71, "gain_captured": 0.55, "forbidden_recommendations": 0}}
+FAILING = {"headline": {"uno_c_index": 0.52, "gain_captured": 0.55, "forbidden_recommendations": 0}}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, tiny_bundle):
+    """A tracking store with version 1 (gate passed: champion) and 2 (gate failed)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.package import package
+
+    work = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        exp = MlflowClient().create_experiment("serving-test",
+                                               artifact_location=(work / "art").as_uri())
+        params = PackageParams(NAME, "champion", GateParams(0.6, 0.3, 0))
+        reports = []
+        for i, metrics in enumerate((PASSING, FAILING)):
+            path = work / f"metrics{i}.json"
+            path.write_text(json.dumps(metrics))
+            with mlflow.start_run(experiment_id=exp):
+                reports.append(package(tiny_bundle, ROOT / "examples/patient_advanced.json",
+                                       path, params))
+        yield {"uri": uri, "work": work, "reports": reports, "env": dict(os.environ)}
+
+
+def test_gate_decision_reads_metrics_defensively():
+    gate = GateParams(0.6, 0.3, 0)
+    assert gate_decision(PASSING, gate)[0]
+    assert not gate_decision(FAILING, gate)[0]
+    passed, reasons, values = gate_decision({"headline": {"uno_c_index": "high"}}, gate)
+    assert not passed and values["gain_captured"] is None
+    assert any("missing" in r for r in reasons)
+    assert not gate_decision(None, gate)[0] and not gate_decision([1, 2], gate)[0]
+    bad = {"headline": dict(PASSING["headline"], forbidden_recommendations=1)}
+    assert not gate_decision(bad, gate)[0]
+
+
+def test_package_registers_and_moves_alias_only_when_gate_passes(store):
+    first, second = store["reports"]
+    assert first["version"] == "1" and first["champion_moved"]
+    assert "gate passed" in first["reason"]
+    assert second["version"] == "2" and not second["champion_moved"]
+    assert "uno_c_index = 0.52 fails" in second["reason"]
+    assert str(second["champion_version"]) == "1"
+    assert second["model_uri"] == f"models:/{NAME}/2"
+
+
+def test_logged_model_has_signature_example_and_no_pickle(store):
+    import mlflow
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", store["uri"])
+        info = mlflow.models.get_model_info(CHAMPION)
+        local = Path(mlflow.artifacts.download_artifacts(CHAMPION))
+    inputs = info.signature.inputs
+    assert "age_years" in inputs.input_names() and "varices" in inputs.input_names()
+    assert not inputs.required_input_names()  # the contract check inside reports per row
+    assert {p.name for p in info.signature.params.params} >= {"guideline", "errors", "explain"}
+    example = json.loads((local / "serving_input_example.json").read_text())
+    assert "patient_id" not in json.dumps(example)
+    files = [p.name for p in local.rglob("*")]
+    assert not [f for f in files if f.endswith((".pkl", ".pickle", ".joblib", ".cloudpickle"))]
+    assert (local / "artifacts" / "bundle" / "settings.json").is_file() or any(
+        p.name == "settings.json" for p in local.rglob("settings.json"))
+
+
+def test_pyfunc_equals_python_call(store, recommender, examples, same):
+    import mlflow
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", store["uri"])
+        model = mlflow.pyfunc.load_model(CHAMPION)
+    frame = pd.DataFrame(list(examples.values()))
+    out = model.predict(frame)
+    assert [r["row"] for r in out] == list(range(len(examples)))
+    for result, patient in zip(out, examples.values(), strict=True):
+        assert result["ok"]
+        same(result["recommendation"], recommender.recommend(patient).to_dict())
+    prefs = model.predict(frame.iloc[:1], params={"guideline": "bclc-2022",
+                                                  "excluded_modalities": ["resection"],
+                                                  "explain": False})
+    expected = recommender.recommend(examples["advanced"], {"excluded_modalities": ["resection"]},
+                                     "bclc-2022", explain=False)
+    same(prefs[0]["recommendation"], expected.to_dict())
+
+
+def test_pyfunc_invalid_rows(store, examples):
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", store["uri"])
+        model = mlflow.pyfunc.load_model(CHAMPION)
+    frame = pd.DataFrame([examples["early"], dict(examples["early"], ecog=9)])
+    with pytest.raises(MlflowException) as info:  # RecordsRejected (class of the model code)
+        model.predict(frame)
+    assert type(info.value).__name__ == "RecordsRejected"
+    assert info.value.get_http_status_code() == 400
+    body = json.loads(info.value.serialize_as_json())
+    assert body["invalid_rows"] == [1] and body["predictions"][0]["ok"]
+    out = model.predict(frame, params={"errors": "report"})
+    assert out[1]["errors"][0]["field"] == "ecog"
+
+
+def test_load_recommender_from_model_uri(store, examples, recommender, same):
+    from pipeline.recommender import load_recommender
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", store["uri"])
+        served = load_recommender(CHAMPION)
+    same(served.recommend(examples["early"]).to_dict(),
+         recommender.recommend(examples["early"]).to_dict())
+
+
+def test_package_stage_entry_point(store, tiny_bundle, tmp_path):
+    """`python -m pipeline.package` (the DVC stage): no metrics file -> gate fails, logged."""
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    env = dict(os.environ, MLFLOW_TRACKING_URI=store["uri"], HCC_MLFLOW_EXPERIMENT="stage-test")
+    env.pop("HCC_MLFLOW_PARENT_RUN_ID", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.package", "--bundle", str(tiny_bundle),
+         "--metrics", str(tmp_path / "missing.json"),
+         "--example", str(ROOT / "examples/patient_early.json"),
+         "--out", str(tmp_path / "package.json")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "package.json").read_text())
+    assert report["version"] == "3" and not report["champion_moved"]
+    assert "missing" in report["reason"] and str(report["champion_version"]) == "1"
+
+
+# --- REST -----------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, body) -> tuple[int, dict | str]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            status, text = resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        status, text = err.code, err.read().decode()
+    try:
+        return status, json.loads(text)
+    except json.JSONDecodeError:
+        return status, text
+
+
+@pytest.fixture(scope="module")
+def server(store):
+    """ONE `mlflow models serve` on a free loopback port (module scope)."""
+    from pipeline.cli import serve_command
+
+    port = _free_port()
+    log = store["work"] / "server.log"
+    env = dict(store["env"], MLFLOW_TRACKING_URI=store["uri"])
+    with log.open("w") as fh:
+        proc = subprocess.Popen(serve_command(CHAMPION, port), env=env, stdout=fh,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited: {log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(base + "/ping", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield {"url": base + "/invocations", "log": log}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group (uvicorn child)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_rest_valid_records(server, recommender, examples, same):
+    records = list(examples.values()) + [dict(examples["early"], patient_id=SECRET)]
+    status, body = _post(server["url"], {"dataframe_records": records})
+    assert status == 200, body
+    preds = body["predictions"]
+    assert len(preds) == len(records) and all(p["ok"] for p in preds)
+    for pred, patient in zip(preds, records, strict=True):
+        same(pred["recommendation"], recommender.recommend(patient).to_dict())
+    assert SECRET not in json.dumps(body)
+    assert preds[-1]["recommendation"]["patient_ref"].startswith("sha256:")
+
+
+def test_rest_malformed_records_get_400_and_valid_rows_survive(server, recommender, examples,
+                                                              same):
+    early = examples["early"]
+    bad_unit = dict(early, albumin_g_l=3.8, patient_id=SECRET)
+    bad_type = dict(early, ecog="two", age_years="abc", cirrhosis="maybe")
+    missing = {k: v for k, v in early.items() if k != "sex"}
+    records = [early, bad_unit, bad_type, examples["advanced"], missing]
+    status, body = _post(server["url"], {"dataframe_records": records})
+    assert status == 400, body
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert body["invalid_rows"] == [1, 2, 4]
+    assert "albumin_g_l" in body["message"]
+    preds = body["predictions"]
+    assert [p["ok"] for p in preds] == [True, False, False, True, False]
+    same(preds[0]["recommendation"], recommender.recommend(early).to_dict())
+    same(preds[3]["recommendation"], recommender.recommend(examples["advanced"]).to_dict())
+    fields = {p["row"]: {e["field"] for e in p["errors"]} for p in preds if not p["ok"]}
+    assert fields == {1: {"albumin_g_l"}, 2: {"ecog", "age_years", "cirrhosis"}, 4: {"sex"}}
+    assert "g/dL" in json.dumps(preds[1])
+    assert SECRET not in json.dumps(body) and SECRET not in server["log"].read_text()
+    status, body = _post(server["url"], {"dataframe_records": records,
+                                         "params": {"errors": "report"}})
+    assert status == 200 and [p["ok"] for p in body["predictions"]] == [True, False, False,
+                                                                         True, False]
+
+
+@pytest.mark.parametrize("records", [
+    [{"age_years": [1, 2]}],                       # nested value
+    [{"cirrhosis": None, "ecog": 1.5, "inr": {}}],  # None in a required bool, float ECOG
+    [{"bilirubin_umol_l": True, "sex": 3}],
+])
+def test_rest_wrong_types_are_4xx_never_5xx(server, records):
+    status, body = _post(server["url"], {"dataframe_records": records})
+    assert 400 <= status < 500, body
+    assert all(not p["ok"] for p in body["predictions"])
+
+
+def test_rest_records_without_any_contract_field(server):
+    status, body = _post(server["url"], {"dataframe_records": [{}, {"colour": "blue"}]})
+    assert status == 400, body
+    assert {p["field"] for p in body["problems"]} >= {"age_years", "ecog"}
+    assert body["message"].startswith("invalid cohort")
+
+
+def test_rest_missing_optional_columns_are_accepted(server, recommender, same):
+    required = {"age_years": 66, "sex": "female", "etiology": "masld", "cirrhosis": False,
+                "ascites": "none", "encephalopathy": "none", "bilirubin_umol_l": 12,
+                "albumin_g_l": 41, "inr": 1.0, "creatinine_umol_l": 70,
+                "platelets_10e9_l": 210, "afp_ng_ml": 8, "tumor_count": 1,
+                "tumor_max_diameter_cm": 2.0, "pvtt": "none", "extrahepatic_spread": False,
+                "ecog": 0}
+    status, body = _post(server["url"], {"dataframe_records": [required]})
+    assert status == 200, body
+    same(body["predictions"][0]["recommendation"], recommender.recommend(required).to_dict())
+
+
+def test_rest_request_level_errors(server, examples):
+    assert _post(server["url"], b"{not json")[0] == 400
+    assert _post(server["url"], {"dataframe_records": {"a": 1}})[0] == 400
+    status, body = _post(server["url"], {"dataframe_records": [examples["early"]],
+                                         "params": {"guideline": "who-2030"}})
+    assert status == 400 and body["problems"][0]["field"] == "guideline"
+    assert "Failed to predict data" not in body["message"]  # never echoes the request
+    status, body = _post(server["url"], {"dataframe_records": [examples["early"]],
+                                         "params": {"excluded_modalities": ["resection"],
+                                                    "max_cost_tier": "low", "explain": False}})
+    assert status == 200
+    rec = body["predictions"][0]["recommendation"]
+    assert rec["recommended"] != "resection" and rec["contrast"] is None
