@@ -90,6 +90,23 @@ def factual_metrics(model, X, y_train, y_test, modality, response, ep: EvaluateP
     return out, risk, table
 
 
+def recommender_policy(bundle, test: pd.DataFrame, ruleset: str, recommend_params) -> np.ndarray:
+    """Index of the modality :func:`pipeline.recommend` chooses for every test patient.
+
+    The served code path itself (guideline veto, data-support guard, objective), without SHAP
+    or intervals; no preferences (no declined modality, no cost ceiling).
+    """
+    from features.contract import PATIENT_FIELDS
+    from pipeline.recommender import Recommender
+
+    recommender = Recommender(bundle, recommend_params)
+    recs = recommender.recommend_batch(test[[c for c in PATIENT_FIELDS if c in test]],
+                                       guideline=ruleset, explain=False, intervals=False,
+                                       progress=False)
+    return np.array([MODALITIES.index(r.recommended) if r.recommended else
+                     MODALITIES.index("supportive_care") for r in recs])
+
+
 def guideline_allowed(test: pd.DataFrame, ruleset: str):
     """(allowed mask (n, 10), guideline-policy choice index) from the rule layer."""
     import guidelines
@@ -103,11 +120,14 @@ def guideline_allowed(test: pd.DataFrame, ruleset: str):
 
 
 def counterfactual_metrics(pred: np.ndarray, truth: np.ndarray, allowed: np.ndarray,
-                           observed_idx: np.ndarray, guideline_idx: np.ndarray) -> dict:
-    """Error of predicted RMST24 and value of each policy, measured with the truth."""
+                           observed_idx: np.ndarray, guideline_idx: np.ndarray,
+                           choice: np.ndarray) -> dict:
+    """Error of predicted RMST24 and value of each policy, measured with the truth.
+
+    ``choice`` is the recommender's choice per patient (index into MODALITIES).
+    """
     from models import metrics
 
-    choice = np.where(allowed, pred, -np.inf).argmax(axis=1)
     report = metrics.policy_report(truth, choice, reference_idx=observed_idx, allowed=allowed)
     best_single = int(np.argmax(truth.mean(axis=0)))
     values = {
@@ -151,9 +171,12 @@ def shap_importance(model, X: pd.DataFrame, groups: dict, n: int = 400, seed: in
     return (total / len(MODALITIES)).sort_values(ascending=False), unit
 
 
-def evaluate_peers(ep: EvaluateParams, tp, train, X_train, X_test, y_test, modality_test,
-                   truth, allowed, observed_idx, guideline_idx) -> dict:
+def evaluate_peers(ep: EvaluateParams, tp, bundle, recommend_params, train, test, X_train,
+                   X_test, y_test, modality_test, truth, allowed, observed_idx,
+                   guideline_idx) -> dict:
+    """Fit each peer on the same split; same metrics, its policy through the same recommender."""
     from models import metrics
+    from pipeline.bundle import Bundle
     from pipeline.train import make_outcome_model, targets
 
     y_train, mod_train, resp_train = targets(train)
@@ -171,7 +194,11 @@ def evaluate_peers(ep: EvaluateParams, tp, train, X_train, X_test, y_test, modal
                "uno_c": rep["uno_c"], "ibs": rep["ibs"], "mean_auc": rep["mean_auc"]}
         if truth is not None:
             pred = predicted_rmst(model, X_test, ep.rmst_horizon_months)
-            cf = counterfactual_metrics(pred, truth, allowed, observed_idx, guideline_idx)
+            peer = Bundle(bundle.matrix, model, {"model_version": name}, bundle.background,
+                          None, bundle.rules)
+            choice = recommender_policy(peer, test, ep.guideline, recommend_params)
+            cf = counterfactual_metrics(pred, truth, allowed, observed_idx, guideline_idx,
+                                        choice)
             row.update(pehe_rmst24=cf["pehe_rmst24"],
                        policy_value=cf["policy_value_months"]["model"],
                        gain_captured=cf["gain_captured"]["model"],
@@ -198,9 +225,11 @@ def run(args, params: dict) -> dict:
 
     from models import metrics
     from pipeline.bundle import load_bundle
+    from pipeline.recommendation import RecommendParams
     from pipeline.train import TrainParams, targets
 
     ep = build(EvaluateParams, params["evaluate"], "evaluate")
+    rp = build(RecommendParams, params["recommend"], "recommend")
     tp = build(TrainParams, params["train"], "train")
     bundle = load_bundle(args.bundle)
     train, test = pd.read_parquet(args.train), pd.read_parquet(args.test)
@@ -221,8 +250,9 @@ def run(args, params: dict) -> dict:
     truth = truth_matrix(truth_long, test["patient_id"], "rmst24_months")
     if has_truth:
         pred = predicted_rmst(bundle.model, X_test, ep.rmst_horizon_months)
+        choice = recommender_policy(bundle, test, ep.guideline, rp)
         result["counterfactual"] = counterfactual_metrics(pred, truth, allowed, observed_idx,
-                                                          guideline_idx)
+                                                          guideline_idx, choice)
         # the oracle C-index: the true risk under the received modality on the same test set
         risk_true = truth_long.set_index(["patient_id", "modality"])["risk_score"]
         keys = list(zip(test["patient_id"], modality_test, strict=True))
@@ -237,9 +267,9 @@ def run(args, params: dict) -> dict:
                     "metrics and policy values are skipped")
 
     log.info("fitting %d peers on the same split", len(ep.peers))
-    result["peers"] = evaluate_peers(ep, tp, train, X_train, X_test, y_test, modality_test,
-                                     truth if has_truth else None, allowed, observed_idx,
-                                     guideline_idx)
+    result["peers"] = evaluate_peers(ep, tp, bundle, rp, train, test, X_train, X_test, y_test,
+                                     modality_test, truth if has_truth else None, allowed,
+                                     observed_idx, guideline_idx)
     result["peers"]["ours"] = {
         "fit_seconds": bundle.settings.get("fit_seconds"),
         "harrell_c": factual["overall"]["harrell_c"], "uno_c": factual["overall"]["uno_c"],

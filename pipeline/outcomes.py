@@ -70,6 +70,8 @@ class OutcomePredictor:
         self.shap_unit = SHAP_UNITS.get(objective, SHAP_UNITS["cox"])
         self.has_interval = len(getattr(self.model, "members_", ())) >= 2
         self.has_response = getattr(self.model, "response_model_", None) is not None
+        self.min_propensity = float(getattr(params, "min_propensity", 0.0))
+        self.has_propensity = getattr(self.model, "propensity_model_", None) is not None
 
     def _use_threads(self, n_rows: int) -> None:
         """One thread for small calls, the model's ``n_jobs`` for batches.
@@ -108,7 +110,21 @@ class OutcomePredictor:
         shap = base = None
         if explain:
             shap, base = self._explain(X)
-        return Predictions(self, X, surv, rmst, lo, hi, median, p_resp, shap, base)
+        return Predictions(self, X, surv, rmst, lo, hi, median, p_resp, shap, base,
+                           self._support(X))
+
+    def _support(self, X: pd.DataFrame) -> np.ndarray | None:
+        """(n, modalities in contract order): is the propensity at least ``min_propensity``?
+
+        None when the guard is off or the learner has no propensity model.
+        """
+        if not (self.has_propensity and self.min_propensity > 0):
+            return None
+        prop = self.model.propensity(X)
+        n = len(X)
+        return np.column_stack([
+            prop[m].to_numpy(dtype=float) >= self.min_propensity if m in prop.columns
+            else np.zeros(n, bool) for m in MODALITIES])
 
     def _explain(self, X):
         """Grouped SHAP values (n, k, G) and base values (n, k) of every modality."""
@@ -164,8 +180,9 @@ class Predictions:
     """
 
     def __init__(self, owner: OutcomePredictor, X, surv, rmst, lo, hi, median, p_resp, shap,
-                 base):
+                 base, support=None):
         self.owner, self.X = owner, X
+        self.support = support
         self._shap, self._base = shap, base
         self.explained = shap is not None
         self.shap_unit = owner.shap_unit

@@ -18,10 +18,13 @@ reasons go to ``data/reports/package.json``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import logging
 import math
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +35,19 @@ log = logging.getLogger("pipeline.package")
 
 MODEL_NAME_IN_RUN = "recommender"
 SERVING_CODE = Path(__file__).with_name("serving.py")
+DEFAULT_EXAMPLE = {
+    "age_years": 52, "sex": "male", "economic_status": "high", "etiology": "hbv",
+    "hbv_dna_iu_ml": 25000, "antiviral_therapy": True, "cirrhosis": True, "ascites": "none",
+    "encephalopathy": "none", "varices": "treated", "bilirubin_umol_l": 21.0, "albumin_g_l": 36.0,
+    "inr": 1.15, "creatinine_umol_l": 78.0, "platelets_10e9_l": 132.0, "afp_ng_ml": 3800.0,
+    "neutrophils_10e9_l": 3.4, "hemoglobin_g_l": 128.0, "tumor_count": 2,
+    "tumor_max_diameter_cm": 8.5, "tumor_sum_diameter_cm": 11.0, "liver_involvement_pct": 35.0,
+    "bilobar": False, "pvtt": "vp3", "hepatic_vein_invasion": False, "extrahepatic_spread": False,
+    "lymph_node_metastasis": False, "ecog": 1, "autoimmune_disease": False,
+}
+"""Input example of the logged model: examples/patient_advanced.json (BCLC C, Vp3 PVTT), kept in
+code so the stage runs where the examples folder is absent."""
+
 _REQUIREMENTS = ("mlflow", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "xgboost-cpu",
                  "shap", "pyyaml")
 
@@ -86,13 +102,14 @@ def signature():
     return ModelSignature(inputs=input_schema(), params=params_schema())
 
 
-def input_example(path: str | Path):
-    """A one-row frame of the example patient (patient_id dropped)."""
+def input_example(path: str | Path | None = None):
+    """A one-row frame of the example patient (``path``, else :data:`DEFAULT_EXAMPLE`), without
+    patient_id."""
     import pandas as pd
 
     from features.contract import validate_record
 
-    record = json.loads(Path(path).read_text())
+    record = dict(DEFAULT_EXAMPLE) if path is None else json.loads(Path(path).read_text())
     record.pop("patient_id", None)
     validate_record(record)  # an invalid example is a bug: fail loudly
     return pd.DataFrame([record])
@@ -157,27 +174,47 @@ def read_metrics(path: str | Path | None) -> dict | None:
 
 # --- logging and registration -------------------------------------------------------------------
 
-def log_model(bundle: str | Path, example: str | Path, registered_model_name: str | None):
+@contextlib.contextmanager
+def _quiet():
+    """No artifact progress bars in the stage log; no type-hint advice (the signature is
+    explicit on purpose: see pipeline/serving.py)."""
+    old = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
+            yield
+    finally:
+        if old is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = old
+
+
+def log_model(bundle: str | Path, example: str | Path | None,
+              registered_model_name: str | None):
     """Log the pyfunc model in the active MLflow run (and register it); returns ModelInfo."""
     import mlflow
 
     from pipeline.bundle import load_bundle
 
     settings = load_bundle(bundle).settings  # fails loudly on an incomplete bundle
-    return mlflow.pyfunc.log_model(
-        name=MODEL_NAME_IN_RUN,
-        python_model=str(SERVING_CODE),
-        artifacts={"bundle": str(Path(bundle).resolve())},
-        signature=signature(),
-        input_example=input_example(example),
-        pip_requirements=pip_requirements(),
-        registered_model_name=registered_model_name,
-        metadata={"model_version": settings.get("model_version"),
-                  "project": "hcc-recommender (serve with --env-manager local in its environment)"},
-    )
+    with _quiet():
+        return mlflow.pyfunc.log_model(
+            name=MODEL_NAME_IN_RUN,
+            python_model=str(SERVING_CODE),
+            artifacts={"bundle": str(Path(bundle).resolve())},
+            signature=signature(),
+            input_example=input_example(example),
+            pip_requirements=pip_requirements(),
+            registered_model_name=registered_model_name,
+            metadata={"model_version": settings.get("model_version"),
+                      "project": "hcc-recommender (serve with --env-manager local in its "
+                                 "environment)"},
+        )
 
 
-def package(bundle: str | Path, example: str | Path, metrics_path: str | Path | None,
+def package(bundle: str | Path, example: str | Path | None, metrics_path: str | Path | None,
             params: PackageParams) -> dict:
     """Log, register and (if the gate passes) alias the model; returns the package report.
 
@@ -233,7 +270,9 @@ def run(args, params: dict) -> dict:
 def _args(parser):
     parser.add_argument("--bundle", default="data/artifacts/recommender")
     parser.add_argument("--metrics", default="data/reports/metrics.json")
-    parser.add_argument("--example", default="examples/patient_advanced.json")
+    parser.add_argument("--example", default=None,
+                        help="JSON patient for the input example (default: DEFAULT_EXAMPLE, "
+                        "the same patient as examples/patient_advanced.json)")
     parser.add_argument("--out", default="data/reports/package.json")
 
 

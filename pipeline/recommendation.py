@@ -64,6 +64,11 @@ class RecommendParams:
     default_guideline : str
         Rule set used when the request names none.
     cost_tiers : mapping modality -> low / middle / high
+    min_propensity : float
+        Data-support guard: a modality whose estimated propensity for the patient is below this
+        is not recommended (its predicted outcome is an extrapolation beyond the treated
+        patients the model learned from), unless no supported candidate remains. 0 disables it;
+        learners without a propensity model ignore it.
     """
 
     objective: str
@@ -73,9 +78,13 @@ class RecommendParams:
     top_factors: int
     default_guideline: str
     cost_tiers: dict[str, str]
+    min_propensity: float = 0.0
 
     def __post_init__(self):
         problems = []
+        if not 0 <= self.min_propensity < 1:
+            problems.append(f"recommend.min_propensity: expected a probability in [0, 1), got "
+                            f"{self.min_propensity}")
         if self.objective not in OBJECTIVES:
             problems.append(f"recommend.objective: expected one of {', '.join(OBJECTIVES)}, "
                             f"got {self.objective!r}")
@@ -220,10 +229,14 @@ class ModalityAssessment:
         Rule hits on this modality (rule_id, effect, message, reference, evidence, missing).
     excluded_because : tuple of str
         Why the modality is not a candidate although not forbidden: ``declined``,
-        ``above_cost_ceiling``.
+        ``above_cost_ceiling``, ``no_model`` (never seen in training).
     cost_tier : str
     candidate : bool
         Not forbidden, not declined, affordable: may be recommended.
+    data_support : bool
+        False when the patient's propensity for this modality is below
+        ``recommend.min_propensity`` while another candidate is above it: its predicted outcome
+        extrapolates beyond the treated patients, so it ranks after every supported candidate.
     outcomes : dict
         ``survival`` {months: probability}, ``median_os_months`` (None = not reached within the
         model's follow-up), ``rmst_months`` with ``rmst_interval_months`` [low, high] at
@@ -245,6 +258,7 @@ class ModalityAssessment:
     candidate: bool
     outcomes: Mapping
     score: float
+    data_support: bool = True
     factors: tuple = ()
     factors_base_value: float | None = None
     curve: Mapping = field(default_factory=dict)
@@ -258,6 +272,7 @@ class ModalityAssessment:
             "excluded_because": list(self.excluded_because),
             "cost_tier": self.cost_tier,
             "candidate": self.candidate,
+            "data_support": self.data_support,
             "score": _num(self.score),
             "outcomes": _clean(self.outcomes),
             "factors": [f.to_dict() for f in self.factors],

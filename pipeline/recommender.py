@@ -263,11 +263,11 @@ class Recommender:
                 why.append("above_cost_ceiling")
             why_not.append(tuple(why))
         plans = _rank(pred.score_matrix(objective), pred.rmst, assessments, why_not,
-                      [pred.has_model(j) for j in range(len(MODALITIES))])
+                      [pred.has_model(j) for j in range(len(MODALITIES))], pred.support)
         contrasts: dict[int, dict] = {}
         if pred.explained:
             pairs: dict[tuple, list] = {}
-            for i, (_, ranked) in enumerate(plans):
+            for i, (_, ranked, _) in enumerate(plans):
                 if len(ranked) > 1:
                     pairs.setdefault((MODALITIES[ranked[0]], MODALITIES[ranked[1]]), []).append(i)
             for (a, b), rows in pairs.items():
@@ -281,7 +281,7 @@ class Recommender:
     def _build(self, i, pred, derived, assessment, prefs, ref, objective, why_not, plan,
                contrast) -> Recommendation:
         """Assemble row ``i`` into a Recommendation."""
-        scores, ranked = plan
+        scores, ranked, unsupported = plan
         hits_by_modality: dict[str, list] = {m: [] for m in MODALITIES}
         for h in assessment.hits:
             hd = _hit_dict(h)
@@ -299,7 +299,7 @@ class Recommender:
                 hits=tuple(hits_by_modality[m]), excluded_because=why,
                 cost_tier=self.params.cost_tiers[m],
                 candidate=eligibility != "forbidden" and not why,
-                outcomes=pred.outcomes(i, j), score=scores[j],
+                outcomes=pred.outcomes(i, j), score=scores[j], data_support=j not in unsupported,
                 factors=factors, factors_base_value=base, curve=pred.curve(i, j)))
         best = MODALITIES[ranked[0]] if ranked else None
         runner = MODALITIES[ranked[1]] if len(ranked) > 1 else None
@@ -321,11 +321,14 @@ class Recommender:
 
 
 def _rank(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list,
-          has_model: list) -> list[tuple[list, list]]:
-    """Per row: (objective scores as a list, candidate modality indices best first).
+          has_model: list, support: np.ndarray | None = None) -> list[tuple[list, list, set]]:
+    """Per row: (objective scores, candidate modality indices best first, unsupported indices).
 
-    Candidates are not forbidden, not declined, affordable and have a model. Order: objective
-    (higher first; NaN last), then RMST, then contract order, vectorised over the rows.
+    Candidates are not forbidden, not declined, affordable and have a model. When ``support``
+    is given, candidates with enough data support rank before those without (whose predicted
+    outcome is an extrapolation), so an unsupported modality is recommended only when no
+    supported candidate remains. Then: objective (higher first; NaN last), RMST, contract order;
+    vectorised over the rows.
     """
     n, M = scores.shape
     ok = np.array([not why and model for why, model in zip(why_not, has_model, strict=True)])
@@ -333,13 +336,19 @@ def _rank(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list
     for i, a in enumerate(assessments):
         if a.forbidden:
             cand[i, [j for j, m in enumerate(MODALITIES) if m in a.forbidden]] = False
+    unsupported = np.zeros((n, M), bool)
+    if support is not None:
+        has_supported = (cand & support).any(axis=1)
+        unsupported = cand & ~support & has_supported[:, None]
     primary = np.where(np.isnan(scores), -np.inf, scores)
     secondary = np.where(np.isnan(rmst), -np.inf, rmst)
-    order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary), axis=-1)
+    order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary, unsupported),
+                       axis=-1)
     ranked = np.take_along_axis(cand, order, axis=1)
-    return [(row_scores, [j for j, keep in zip(row_order, row_keep, strict=True) if keep])
-            for row_scores, row_order, row_keep in zip(scores.tolist(), order.tolist(),
-                                                       ranked.tolist(), strict=True)]
+    return [(row_scores, [j for j, keep in zip(row_order, row_keep, strict=True) if keep],
+             set(np.flatnonzero(row_unsup).tolist()))
+            for row_scores, row_order, row_keep, row_unsup in zip(
+                scores.tolist(), order.tolist(), ranked.tolist(), unsupported, strict=True)]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -374,9 +383,13 @@ def _message(best, items, ranked, objective, scores, assessment, flags, horizon)
     value = scores[j]
     shown = ("not reached" if not np.isfinite(value) else
              f"{value:.1f} months" if unit == "months" else f"{value:.2f}")
-    text = (f"{MODALITY_LABELS[best]} has the best predicted {desc} ({shown}) among the "
-            f"{len(ranked)} candidate modalities (not forbidden by {assessment.ruleset}, "
-            "affordable, not declined).")
+    why = f"not forbidden by {assessment.ruleset}, affordable, not declined, supported by data"
+    if len(ranked) == 1:
+        text = (f"{MODALITY_LABELS[best]} is the only candidate modality ({why}); predicted "
+                f"{desc}: {shown}.")
+    else:
+        text = (f"{MODALITY_LABELS[best]} has the best predicted {desc} ({shown}) among the "
+                f"{len(ranked)} candidate modalities ({why}).")
     if flags:
         text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in flags)
                  + " (see flags).")

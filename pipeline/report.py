@@ -31,8 +31,19 @@ def _median_text(outcomes: dict) -> str:
     return "not reached" if value is None else f"{value:.1f}"
 
 
-def _hit_ids(m: dict) -> str:
-    return ", ".join(f"{h['rule_id']}({h['effect']})" for h in m["hits"]) or "-"
+def _hit_ids(m: dict, show: int = 2) -> str:
+    """The rule hits that decide the eligibility (forbid hits of a forbidden modality, else
+    review hits), the first ``show`` by id, then how many more (all of them: --json, report)."""
+    effect = "forbid" if m["eligibility"] == "forbidden" else "review"
+    ids = [h["rule_id"] for h in m["hits"] if h["effect"] == effect]
+    others = len(m["hits"]) - len(ids)
+    text = ", ".join(ids[:show])
+    more = len(ids) - show
+    if more > 0:
+        text += f" +{more} {effect}"
+    if others:
+        text += f" (+{others} other)" if text else f"{others} other"
+    return text or "-"
 
 
 # --- terminal table -----------------------------------------------------------------------------
@@ -68,9 +79,10 @@ def format_table(rec) -> str:
                      + (f"; runner-up: {d['runner_up_label']} ({d['runner_up']})"
                         if d["runner_up"] else ""))
     lines.append(d["message"])
-    concord = "concordant" if g.get("concordant") else "NOT concordant"
+    concord = ("no recommendation" if not d["recommended"] else "recommendation concordant"
+               if g.get("concordant") else "recommendation NOT concordant")
     lines.append(f"Guideline {g['ruleset']} {g['version']}: stage {g.get('stage')}; preferred "
-                 f"{', '.join(g['preferred']) or '-'}; recommendation {concord}.")
+                 f"{', '.join(g['preferred']) or '-'}; {concord}.")
     for f in d["flags"]:
         lines.append(f"FLAG [{f['effect']}] {f['rule_id']}: {f['message']} ({f['reference']})")
     contrast = d.get("contrast")
@@ -212,12 +224,16 @@ def _flags(d: dict) -> str:
 
 def _guideline(d: dict) -> str:
     g = d["guideline"]
-    concord = "concordant" if g.get("concordant") else "not concordant"
     preferred = ", ".join(g["preferred"]) or "none"
+    if not d["recommended"]:
+        verdict = "There is no recommendation to compare with the preferred list."
+    else:
+        concord = "concordant" if g.get("concordant") else "not concordant"
+        verdict = (f"The recommendation is <strong>{concord}</strong> with the preferred "
+                   "list.")
     return (f"<p>Rule set <strong>{_e(g['ruleset'])}</strong> version {_e(g['version'])}; "
             f"stage <strong>{_e(g.get('stage'))}</strong>. Preferred for this stage: "
-            f"{_e(preferred)}. The recommendation is <strong>{concord}</strong> with the "
-            "preferred list.</p>")
+            f"{_e(preferred)}. {verdict}</p>")
 
 
 def _outcome_table(d: dict) -> str:

@@ -26,7 +26,9 @@ pytestmark = pytest.mark.slow
 # a tiny, fast configuration: same code paths, smaller numbers
 TINY = {
     "synthetic": {"n": 900},
-    "evaluate": {"peers": {"coxph-s": {"learner": "s", "base": "coxph"}}},
+    "evaluate": {"peers": {"coxph-s": {"learner": "s", "base": "coxph", "n_bootstrap": 0,
+                                       "survival_params": {}}}},
+    "train": {"outcome_model": {"n_bootstrap": 3}},
 }
 
 

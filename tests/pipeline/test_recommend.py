@@ -109,10 +109,13 @@ def test_objective_changes_the_ranking_key(recommender, examples):
     for objective in OBJECTIVES:
         rec = recommender.recommend(examples["advanced"], {"objective": objective})
         assert rec.objective == objective
-        best = rec.modality(rec.recommended).score
+        best = rec.modality(rec.recommended)
+        assert best.data_support or not any(m.candidate and m.data_support
+                                            for m in rec.modalities)
         for m in rec.modalities:
-            if m.candidate:
-                assert m.score <= best or (math.isinf(best) and math.isinf(m.score))
+            # among candidates with the same data support, the recommended one scores best
+            if m.candidate and m.data_support == best.data_support:
+                assert m.score <= best.score or (math.isinf(best.score) and math.isinf(m.score))
 
 
 def test_guideline_choice(recommender, examples):
@@ -328,3 +331,22 @@ def test_latency_is_reasonable(recommender, examples):
         recommender.recommend(patient)
         times.append(time.perf_counter() - started)
     assert np.median(times) < 0.5
+
+
+def test_data_support_guard_ranks_extrapolations_last(recommender, examples):
+    """A modality the patient's profile almost never received ranks after supported ones."""
+    import dataclasses
+
+    from pipeline.recommender import Recommender
+
+    strict = Recommender(recommender.bundle, dataclasses.replace(recommender.params,
+                                                                 min_propensity=0.2))
+    off = Recommender(recommender.bundle, dataclasses.replace(recommender.params,
+                                                              min_propensity=0.0))
+    for name in ("early", "intermediate", "advanced"):
+        rec = strict.recommend(examples[name])
+        ranked = [m for m in rec.modalities if m.candidate]
+        assert rec.recommended is not None
+        if any(m.data_support for m in ranked):
+            assert rec.modality(rec.recommended).data_support
+        assert all(m.data_support for m in off.recommend(examples[name]).modalities)

@@ -57,6 +57,13 @@ def store(tmp_path_factory, tiny_bundle):
         yield {"uri": uri, "work": work, "reports": reports, "env": dict(os.environ)}
 
 
+def test_builtin_input_example_is_the_advanced_example():
+    from pipeline.package import DEFAULT_EXAMPLE, input_example
+
+    assert DEFAULT_EXAMPLE == json.loads((ROOT / "examples/patient_advanced.json").read_text())
+    assert "patient_id" not in input_example().columns
+
+
 def test_gate_decision_reads_metrics_defensively():
     gate = GateParams(0.6, 0.3, 0)
     assert gate_decision(PASSING, gate)[0]
@@ -154,9 +161,7 @@ def test_package_stage_entry_point(store, tiny_bundle, tmp_path):
     env.pop("HCC_MLFLOW_PARENT_RUN_ID", None)
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline.package", "--bundle", str(tiny_bundle),
-         "--metrics", str(tmp_path / "missing.json"),
-         "--example", str(ROOT / "examples/patient_early.json"),
-         "--out", str(tmp_path / "package.json")],
+         "--metrics", str(tmp_path / "missing.json"), "--out", str(tmp_path / "package.json")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((tmp_path / "package.json").read_text())
@@ -299,7 +304,13 @@ def test_rest_request_level_errors(server, examples):
     assert "Failed to predict data" not in body["message"]  # never echoes the request
     status, body = _post(server["url"], {"dataframe_records": [examples["early"]],
                                          "params": {"excluded_modalities": ["resection"],
-                                                    "max_cost_tier": "low", "explain": False}})
+                                                    "max_cost_tier": "low", "explain": False,
+                                                    "intervals": False}})
     assert status == 200
     rec = body["predictions"][0]["recommendation"]
     assert rec["recommended"] != "resection" and rec["contrast"] is None
+    assert rec["preferences"] == {"excluded_modalities": ["resection"], "max_cost_tier": "low",
+                                  "objective": None}
+    assert all(m["outcomes"]["rmst_interval_months"] is None for m in rec["modalities"])
+    assert _post(server["url"], {"dataframe_records": [examples["early"]],
+                                 "params": {"explain": "yes please"}})[0] == 400
