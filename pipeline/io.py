@@ -21,11 +21,21 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 
+def _clear_leftovers(path: Path) -> None:
+    """Remove temporaries a killed earlier run left beside ``path`` (never taken as output)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it over ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -41,6 +51,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; swap it into place only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
