@@ -166,3 +166,22 @@ def test_killed_stage_leaves_nothing_taken_for_complete(repro):
     rerun = _run([sys.executable, "-m", "pipeline.train"], work, env)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert not list(artifacts.glob(".recommender.*.tmp"))  # leftovers of the killed run cleared
+
+
+def test_evaluate_without_truth_skips_the_counterfactual_part(repro):
+    """A user cohort has no truth file content: evaluate still reports the factual metrics."""
+    import pandas as pd
+
+    from pipeline.generate import TRUTH_COLUMNS
+
+    work, env, _ = repro
+    empty = work / "empty_truth.parquet"
+    pd.DataFrame({c: pd.Series(dtype="float64") for c in TRUTH_COLUMNS}).to_parquet(empty)
+    proc = _run([sys.executable, "-m", "pipeline.evaluate", "--truth", str(empty),
+                 "--metrics", "m_no_truth.json", "--plots", "p_no_truth",
+                 "--plot-data", "pd_no_truth"], work, env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "counterfactual metrics and policy values are skipped" in proc.stderr
+    metrics = json.loads((work / "m_no_truth.json").read_text())
+    assert metrics["has_truth"] is False and "counterfactual" not in metrics
+    assert metrics["headline"]["uno_c_index"] > 0.5
