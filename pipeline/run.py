@@ -23,7 +23,8 @@ def _headline(root) -> list[str]:
         data = json.loads(metrics.read_text())
         head = data.get("headline", {})
         for key, value in head.items():
-            lines.append(f"    {key:<42} {value}")
+            shown = f"{value:.3f}" if isinstance(value, float) else value
+            lines.append(f"    {key:<42} {shown}")
     return lines
 
 
