@@ -29,6 +29,7 @@ import pandas as pd
 
 from .errors import ModelInputError, NotFittedModelError, check_frame, check_survival_y
 from .outcome_table import OutcomeTableMixin
+from .params import ParamsMixin
 from .propensity import PropensityModel, crossfit_propensity, ipw_weights, overlap_summary
 
 LEARNERS = ("s", "t", "ipw-s", "ipw-t")
@@ -75,7 +76,7 @@ class ArmSet:
         return model.predict_median(D)
 
 
-class ModalityOutcomeModel(OutcomeTableMixin):
+class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
     """Per-modality survival and response predictions for any patient, with intervals.
 
     Parameters
@@ -121,10 +122,6 @@ class ModalityOutcomeModel(OutcomeTableMixin):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def get_params(self, deep: bool = True) -> dict:
-        code = self.__init__.__code__
-        names = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
-        return {k: getattr(self, k) for k in names}
 
     # ---------------------------------------------------------------- building
     def _new_base(self, seed: int, fixed_rounds: int | None = None):

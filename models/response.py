@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ModelInputError, NotFittedModelError, check_frame
+from .params import ParamsMixin
 from .persistence import load_booster, read_meta, save_booster, write_meta
 
 
@@ -37,7 +38,7 @@ def check_binary(y, method: str = "fit") -> np.ndarray:
     return arr
 
 
-class ResponseModel:
+class ResponseModel(ParamsMixin):
     """Calibrated probability of a binary outcome from numeric features (NaN allowed).
 
     Parameters
@@ -72,10 +73,6 @@ class ResponseModel:
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def get_params(self, deep: bool = True) -> dict:
-        code = self.__init__.__code__
-        names = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
-        return {k: getattr(self, k) for k in names}
 
     def _xgb_params(self) -> dict:
         return {"objective": "binary:logistic", "eval_metric": "logloss",

@@ -25,6 +25,7 @@ import numpy as np
 
 from .curves import BreslowBaseline
 from .errors import ModelInputError, NotFittedModelError, check_frame, check_survival_y
+from .params import ParamsMixin
 from .persistence import load_booster, read_meta, save_booster, write_meta
 
 _AFT_DISTRIBUTIONS = ("normal", "logistic", "extreme")
@@ -41,7 +42,7 @@ def _aft_sf(z: np.ndarray, dist: str) -> np.ndarray:
     return np.exp(-np.exp(np.clip(z, -50, 50)))
 
 
-class SurvivalModel:
+class SurvivalModel(ParamsMixin):
     """Boosted-tree survival model (xgboost) with absolute survival predictions.
 
     Parameters
@@ -90,23 +91,7 @@ class SurvivalModel:
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    # ------------------------------------------------------------------ params
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor parameters (scikit-learn convention)."""
-        names = self.__init__.__code__.co_varnames[1 : self.__init__.__code__.co_argcount
-                                                   + self.__init__.__code__.co_kwonlyargcount]
-        return {k: getattr(self, k) for k in names}
 
-    def set_params(self, **params) -> SurvivalModel:
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ModelInputError(
-                    f"The '{k}' parameter of set_params is not a parameter of SurvivalModel. "
-                    f"Expected one of {sorted(valid)}."
-                )
-            setattr(self, k, v)
-        return self
 
     def _xgb_params(self) -> dict:
         if self.objective not in ("cox", "aft"):
