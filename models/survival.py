@@ -91,8 +91,6 @@ class SurvivalModel(ParamsMixin):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-
-
     def _xgb_params(self) -> dict:
         if self.objective not in ("cox", "aft"):
             raise ModelInputError(
