@@ -144,7 +144,7 @@ def run(quick: bool, seed: int, budget_s: float) -> dict:
         extrapolated = {"n": large, "train_evaluate_seconds": round(predicted, 1),
                         "exponent": round(b, 3), "from_sizes": [p[0] for p in points[-2:]],
                         "label": "EXTRAPOLATED (power law t = a n^b through the two smaller "
-                                 "sizes), not measured"}
+                                 "sizes), not measured", "setting": "params.yaml"}
         if predicted <= budget_s:
             go(large, {})
         else:

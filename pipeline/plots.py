@@ -91,7 +91,7 @@ def shap_importance(importance: pd.Series, unit: str, path: Path, top: int = 15)
     plt, fig, ax = _figure(6.4, 0.3 * len(top_items) + 1.2)
     ax.barh(top_items.index, top_items.values, color="#d62728")
     ax.set_xlabel(f"mean |SHAP| ({unit})")
-    ax.set_title("What drives predicted survival (all modalities)")
+    ax.set_title("What drives predicted survival (patient factors, mean over modalities)", fontsize=10)
     _save(plt, fig, path)
 
 
@@ -103,5 +103,5 @@ def policy_values(values: dict[str, float], path: Path) -> None:
     lo = min(values.values())
     ax.set_xlim(lo - 1.0, max(values.values()) + 0.5)
     ax.set_xlabel("true mean RMST to 24 months under the policy (months)")
-    ax.set_title("Value of treatment policies, measured with the counterfactual truth")
+    ax.set_title("Treatment policies, valued with the counterfactual truth", fontsize=10)
     _save(plt, fig, path)
