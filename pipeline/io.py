@@ -21,6 +21,13 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 
+def _default_mode(directory: bool) -> int:
+    """The mode a normally created file or directory gets (mkstemp/mkdtemp use 0600/0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
 def _clear_leftovers(path: Path) -> None:
     """Remove temporaries a killed earlier run left beside ``path`` (never taken as output)."""
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
@@ -41,6 +48,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, _default_mode(directory=False))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -55,6 +63,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        os.chmod(tmp, _default_mode(directory=True))
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

@@ -39,3 +39,19 @@ def test_json_turns_non_finite_numbers_into_null(tmp_path):
     target = tmp_path / "m.json"
     write_json(target, {"x": float("nan"), "y": [float("inf"), 1.0]})
     assert target.read_text().replace(" ", "").replace("\n", "") == '{"x":null,"y":[null,1.0]}'
+
+
+def test_outputs_get_normal_permissions_not_the_temporary_0600(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        target = tmp_path / "m.json"
+        write_json(target, {"a": 1})
+        with atomic_dir(tmp_path / "bundle") as tmp:
+            (tmp / "x").write_text("y")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        assert stat.S_IMODE((tmp_path / "bundle").stat().st_mode) == 0o755
+    finally:
+        os.umask(mask)
