@@ -302,7 +302,12 @@ def validate_record(record, require_outcomes: bool = False) -> dict:
                                     "a contract field name", "an unknown field",
                                     f"did you mean '{close[0]}'?" if close else
                                     "remove it; extra fields are not used"))
-    columns = {k: np.array([v], dtype=object) for k, v in record.items() if k in FIELDS}
+    columns = {}
+    for key, value in record.items():
+        if key in FIELDS:
+            cell = np.empty(1, dtype=object)  # a list value stays one cell (never a 2-D array)
+            cell[0] = value
+            columns[key] = cell
     parsed, missing, found = _check_columns(columns, 1, require_outcomes, require_id=False)
     for p in found:
         if p.reason == "missing_column":

@@ -135,7 +135,8 @@ class Preferences:
                 "preferences", "a mapping with excluded_modalities, max_cost_tier, objective",
                 type(value).__name__)], context="preferences")
         problems = []
-        unknown = sorted(set(value) - {"excluded_modalities", "max_cost_tier", "objective"})
+        unknown = sorted(map(str, set(value) - {"excluded_modalities", "max_cost_tier",
+                                                "objective"}))
         for key in unknown:
             problems.append(_problem(f"preferences.{key}", "excluded_modalities, max_cost_tier "
                                      "or objective", "an unknown key"))
@@ -161,7 +162,8 @@ class Preferences:
                                      repr(tier)))
             tier = None
         objective = value.get("objective")
-        if objective is not None and objective not in OBJECTIVES:
+        if objective is not None and (not isinstance(objective, str)
+                                      or objective not in OBJECTIVES):
             problems.append(_problem("preferences.objective", "one of " + ", ".join(OBJECTIVES),
                                      repr(objective)))
         if problems:

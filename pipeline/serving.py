@@ -79,8 +79,8 @@ def _request(params) -> tuple[dict, bool, str]:
     intervals = params.get("intervals", True)
     errors = params.get("errors") or "raise"
     if errors not in ("raise", "report"):
-        raise MlflowException(f"params.errors: expected 'raise' or 'report', got {errors!r}",
-                              error_code=INVALID_PARAMETER_VALUE)
+        raise RecordsRejected(f"params.errors: expected 'raise' or 'report', got {errors!r}",
+                              predictions=[])
     return ({"preferences": prefs or None, "guideline": guideline,
              "intervals": bool(intervals)}, bool(explain), errors)
 
