@@ -31,7 +31,14 @@ class OutcomeTableMixin:
         n, k = Xa.shape[0], len(js)
         surv = np.empty((n, k, len(times)))
         rmst, med = np.empty((n, k)), np.empty((n, k))
-        if self.base == "xgboost":
+        if self.base == "xgboost" and arms.kind == "s":
+            # one model for every modality: read every quantity off all margins at once
+            marg = arms.margins(Xa, js)
+            m, flat = arms.model_for(js[0]), marg.ravel()
+            surv[:] = m.survival_from_margin(flat, times).reshape(n, k, len(times))
+            rmst[:] = m.rmst_from_margin(flat, horizon).reshape(n, k)
+            med[:] = m.median_from_margin(flat).reshape(n, k)
+        elif self.base == "xgboost":
             marg = arms.margins(Xa, js)
             for c, j in enumerate(js):
                 m = arms.model_for(j)
@@ -65,7 +72,7 @@ class OutcomeTableMixin:
         return p.reshape(len(js), n).T
 
     def predict_outcomes(self, X, times=(6, 12, 24, 36), horizon=24, modalities=None,
-                         interval=None) -> pd.DataFrame:
+                         interval=None, response=True) -> pd.DataFrame:
         """Every outcome of every patient under every (or the given) modality.
 
         Returns a long frame, one row per (patient, modality), patient-major, with
@@ -74,6 +81,8 @@ class OutcomeTableMixin:
         (restricted mean survival time, time unit of y), ``median`` (inf if not
         reached), ``p_response`` (if a response model was fitted) and, with
         ``interval``, ``<column>_lower`` / ``<column>_upper`` bootstrap percentiles.
+        ``response=False`` skips the response model (and its members): faster when only the
+        survival quantities are wanted.
         """
         Xa = self._X(X)
         mods = self.modalities_ if modalities is None else [str(m) for m in modalities]
@@ -86,7 +95,7 @@ class OutcomeTableMixin:
         cols = {f"surv_{t:g}": [q["surv"][:, :, i] for q in qs] for i, t in enumerate(times)}
         cols[f"rmst_{horizon:g}"] = [q["rmst"] for q in qs]
         cols["median"] = [q["median"] for q in qs]
-        if self.response_model_ is not None:
+        if response and self.response_model_ is not None:
             boosters = [None] + (self.response_members_ if interval is not None else [])
             cols["p_response"] = [self._response_matrix(Xa, js, b) for b in boosters]
         index = getattr(X, "index", pd.RangeIndex(n))

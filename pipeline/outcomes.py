@@ -104,7 +104,8 @@ class OutcomePredictor:
         lo = hi = np.full((n, k), np.nan)
         if self.has_interval and intervals:
             band = self.model.predict_outcomes(X, times=[self.horizon], horizon=self.horizon,
-                                               modalities=self.observed, interval=self.level)
+                                               modalities=self.observed, interval=self.level,
+                                               response=False)
             lo = band[f"rmst_{self.horizon:g}_lower"].to_numpy(dtype=float).reshape(n, k)
             hi = band[f"rmst_{self.horizon:g}_upper"].to_numpy(dtype=float).reshape(n, k)
         shap = base = None
