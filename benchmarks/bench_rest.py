@@ -64,7 +64,7 @@ def start_server(model_uri: str, tracking_uri: str, port: int, log_path: Path,
     """Start ``mlflow models serve`` and wait for /ping; raises RuntimeError with the log tail."""
     from pipeline.cli import serve_command
 
-    cmd = serve_command(model_uri, port)
+    cmd = serve_command(model_uri, port, workers=os.cpu_count() or 1)  # as `hcc serve`
     if workers:
         cmd += ["-w", str(workers)]
     env = dict(child_env(), MLFLOW_TRACKING_URI=tracking_uri)

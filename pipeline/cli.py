@@ -196,12 +196,15 @@ def cmd_recommend_batch(args) -> int:
     return EXIT_OK if n_bad == 0 else EXIT_INVALID
 
 
-def serve_command(model: str, port: int, host: str = "127.0.0.1") -> list[str]:
-    """The ``mlflow models serve`` command line for ``model`` (local environment)."""
+def serve_command(model: str, port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:
+    """The ``mlflow models serve`` command line for ``model`` (local environment).
+
+    ``workers`` uvicorn processes answer requests in parallel (one model copy each).
+    """
     script = Path(sys.executable).with_name("mlflow")
     mlflow = str(script) if script.exists() else "mlflow"
     return [mlflow, "models", "serve", "-m", model, "--env-manager", "local",
-            "-h", host, "-p", str(port)]
+            "-h", host, "-p", str(port), "--workers", str(int(workers))]
 
 
 def cmd_serve(args) -> int:
@@ -211,7 +214,7 @@ def cmd_serve(args) -> int:
     env = dict(os.environ)
     # models:/ URIs resolve against the project's tracking store unless one is configured
     env.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri())
-    cmd = serve_command(args.model, args.port)
+    cmd = serve_command(args.model, args.port, workers=args.workers)
     print(f"serving {args.model} on http://127.0.0.1:{args.port}/invocations "
           f"(tracking store {env['MLFLOW_TRACKING_URI']})", file=sys.stderr)
     try:
@@ -267,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the REST endpoint on 127.0.0.1 (mlflow models serve)")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="uvicorn worker processes (default: one per core)")
     p.add_argument("--model", default=DEFAULT_SERVE_MODEL,
                    help=f"MLflow model URI (default {DEFAULT_SERVE_MODEL})")
     p.set_defaults(func=cmd_serve)
