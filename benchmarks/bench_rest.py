@@ -2,10 +2,11 @@
 127.0.0.1 port, then a bounded load generator.
 
 The bundle is logged as the project's pyfunc model (:func:`pipeline.package.log_model`) to a
-temporary SQLite tracking store, served with :func:`pipeline.cli.serve_command` (one uvicorn
-worker, ``--env-manager local``), and hit by ``clients`` threads, each with its own keep-alive
-HTTP connection, for ``seconds`` seconds: one single-patient ``dataframe_records`` request at a
-time per client (default request params: SHAP + intervals), different simulated patients.
+temporary SQLite tracking store, served with :func:`pipeline.cli.serve_command` (as many uvicorn
+workers as ``hcc serve`` starts: one per core; ``--env-manager local``), and hit by ``clients``
+threads, each with its own keep-alive HTTP connection, for ``seconds`` seconds: one
+single-patient ``dataframe_records`` request at a time per client (default request params: SHAP
++ intervals), different simulated patients.
 Latency = wall time from sending the request to reading the whole response, client side. An
 error is a non-200 status, a body that is not a valid recommendation, a timeout or a broken
 connection. The server is stopped in ``finally`` (its own process group: SIGTERM, then SIGKILL).
@@ -59,14 +60,17 @@ def log_pyfunc(bundle: str, work: Path) -> tuple[str, str]:
     return uri, info.model_uri
 
 
+def default_workers() -> int:
+    """The uvicorn workers `hcc serve` starts by default (one per core)."""
+    return os.cpu_count() or 1
+
+
 def start_server(model_uri: str, tracking_uri: str, port: int, log_path: Path,
                  workers: int | None = None, timeout_s: float = 180.0) -> subprocess.Popen:
     """Start ``mlflow models serve`` and wait for /ping; raises RuntimeError with the log tail."""
     from pipeline.cli import serve_command
 
-    cmd = serve_command(model_uri, port, workers=os.cpu_count() or 1)  # as `hcc serve`
-    if workers:
-        cmd += ["-w", str(workers)]
+    cmd = serve_command(model_uri, port, workers=workers or default_workers())
     env = dict(child_env(), MLFLOW_TRACKING_URI=tracking_uri)
     with log_path.open("w") as fh:
         proc = subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT,
@@ -173,7 +177,7 @@ def run(bundle: str, quick: bool, seed: int, clients: int = 8, seconds: float = 
     patients = patient_records(400, seed)
     payloads = [json.dumps({"dataframe_records": [p]}).encode() for p in patients]
     work = Path(tempfile.mkdtemp(prefix="hcc-bench-rest-"))
-    out: dict = {"env": environment(), "bundle": bundle, "workers": workers or 1,
+    out: dict = {"env": environment(), "bundle": bundle, "workers": workers or default_workers(),
                  "request": "one patient per request, dataframe_records, default params "
                             "(SHAP + intervals)", "payload_bytes_median": sorted(
                      len(p) for p in payloads)[len(payloads) // 2]}

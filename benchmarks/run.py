@@ -66,8 +66,12 @@ def _parser() -> argparse.ArgumentParser:
                    "from the smaller sizes; above it a reduced setting is measured)")
     p.add_argument("--rest-clients", type=int, default=8)
     p.add_argument("--rest-seconds", type=float, default=20.0)
+    p.add_argument("--table", action="store_true",
+                   help="run nothing: print the table of the results file (with --markdown: "
+                   "as a Markdown table, for the README)")
+    p.add_argument("--markdown", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--rest-workers", type=int, default=None,
-                   help="uvicorn workers (default: 1, as `hcc serve`)")
+                   help="uvicorn workers (default: one per core, as `hcc serve`)")
     return p
 
 
@@ -246,6 +250,21 @@ def print_profiles(sections: dict, target_list: list[dict], limit: int = 8) -> N
                   f"{row['calls']:>8}  {row['function']}")
 
 
+def markdown_table(sections: dict, target_list: list[dict]) -> str:
+    """The results as Markdown (the README's "latest measured" table)."""
+    lines = ["| section | measurement | figure | measured at (load average 1/5/15 min) |",
+             "|---|---|---|---|"]
+    for section, what, figure in table_rows(sections):
+        env = (sections.get(section) or {}).get("env") or {}
+        when = f"{env.get('date', '?')} ({', '.join(map(str, env.get('load_average_1_5_15', [])))})"
+        lines.append(f"| {section} | {what} | {figure} | {when} |")
+    lines += ["", "| target | measured | status |", "|---|---|---|"]
+    for t in target_list:
+        value = "-" if t["value"] is None else f"{t['value']:g} {t['unit']}"
+        lines.append(f"| {t['target']} | {value} | {t['status']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline import io
 
@@ -265,6 +284,17 @@ def main(argv: list[str] | None = None) -> int:
         except (json.JSONDecodeError, AttributeError):
             previous = {}
     sections = dict(previous)
+    if args.table:
+        if not sections:
+            print(f"no results in {out_path}", file=sys.stderr)
+            return 1
+        target_list = targets(sections)
+        if args.markdown:
+            print(markdown_table(sections, target_list))
+        else:
+            print_table(sections, target_list, (sections[next(iter(sections))].get("env")
+                                                 or environment()))
+        return 0
     env = environment()
     print(f"benchmarks: {', '.join(chosen)}{' (quick)' if args.quick else ''}; "
           f"{env['cpu_count']} cores, load average {env['load_average_1_5_15']}", flush=True)

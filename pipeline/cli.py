@@ -207,11 +207,19 @@ def serve_command(model: str, port: int, host: str = "127.0.0.1", workers: int =
             "-h", host, "-p", str(port), "--workers", str(int(workers))]
 
 
+def serve_env(env: dict | None = None) -> dict:
+    """Environment for ``mlflow models serve``: it starts ``uvicorn`` through the shell, so the
+    project's interpreter directory goes first on PATH (works without an activated venv)."""
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
 def cmd_serve(args) -> int:
     """Serve the model on 127.0.0.1 (loopback only); Ctrl-C stops it."""
     from pipeline import tracking
 
-    env = dict(os.environ)
+    env = serve_env()
     # models:/ URIs resolve against the project's tracking store unless one is configured
     env.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri())
     cmd = serve_command(args.model, args.port, workers=args.workers)

@@ -194,11 +194,11 @@ def _post(url: str, body) -> tuple[int, dict | str]:
 @pytest.fixture(scope="module")
 def server(store):
     """ONE `mlflow models serve` on a free loopback port (module scope)."""
-    from pipeline.cli import serve_command
+    from pipeline.cli import serve_command, serve_env
 
     port = _free_port()
     log = store["work"] / "server.log"
-    env = dict(store["env"], MLFLOW_TRACKING_URI=store["uri"])
+    env = serve_env(dict(store["env"], MLFLOW_TRACKING_URI=store["uri"]))
     with log.open("w") as fh:
         proc = subprocess.Popen(serve_command(CHAMPION, port), env=env, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True)
