@@ -39,7 +39,7 @@ def _only_invalid_patient_error(call):
 
 
 @FAST
-@given(case=malformed_records())
+@given(case=malformed_records(lists=False))
 def test_malformed_records_raise_invalid_patient_error_only(recommender, case):
     record, kind, field = case
     error = _only_invalid_patient_error(lambda: recommender.recommend(record, explain=False))
@@ -120,7 +120,7 @@ def test_valid_records_with_shap_and_intervals(recommender, record, guideline):
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=st.lists(valid_records(), min_size=1, max_size=6),
-       bad=st.lists(malformed_records(), min_size=1, max_size=3), data=st.data())
+       bad=st.lists(malformed_records(lists=True), min_size=1, max_size=3), data=st.data())
 def test_batch_reports_invalid_rows_and_keeps_valid_ones(recommender, records, bad, data):
     """The cohort path (REST, CLI): a malformed row is reported, the valid rows still come back.
 

@@ -57,6 +57,7 @@ def rest(tmp_path_factory, tiny_bundle):
                                                artifact_location=(work / "art").as_uri())
         with mlflow.start_run(experiment_id=exp):
             model_uri = log_model(tiny_bundle, None, None).model_uri
+        mlflow.set_tracking_uri(None)  # do not leak this store to later test modules
     port = _free_port()
     env = dict(os.environ, MLFLOW_TRACKING_URI=uri,
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

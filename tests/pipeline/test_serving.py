@@ -44,6 +44,7 @@ def store(tmp_path_factory, tiny_bundle):
     uri = f"sqlite:///{work / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
+        mlflow.set_tracking_uri(uri)  # the process-wide URI wins over the env var: pin it
         exp = MlflowClient().create_experiment("serving-test",
                                                artifact_location=(work / "art").as_uri())
         params = PackageParams(NAME, "champion", GateParams(0.6, 0.3, 0))
