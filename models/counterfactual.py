@@ -324,24 +324,29 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
             outs.append(res)
         return outs
 
-    @staticmethod
-    def _wrap(values: list, interval):
+    @classmethod
+    def _wrap(cls, values: list, interval):
+        """``values[0]`` (the full fit) or (it, lower, upper) over the members ``values[1:]``."""
         if interval is None:
             return values[0]
+        return (values[0], *cls._band(values[1:], interval))
+
+    @staticmethod
+    def _band(members: list, interval) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) percentiles of the bootstrap members' values for a coverage."""
         if not 0 < interval < 1:
             raise ModelInputError(
                 f"The 'interval' parameter must be a coverage in (0, 1). Got {interval!r}."
             )
-        if len(values) < 3:
+        if len(members) < 2:
             raise ModelInputError(
                 "The 'interval' parameter needs a bootstrap ensemble. Got n_bootstrap="
-                f"{len(values) - 1} instead. Hint: refit with n_bootstrap >= 20."
+                f"{len(members)} instead. Hint: refit with n_bootstrap >= 20."
             )
-        members = np.stack(values[1:])
         a = (1.0 - interval) / 2.0
         # inverted_cdf: no interpolation, so infinite medians give no inf - inf = NaN
-        lo, hi = np.quantile(members, [a, 1.0 - a], axis=0, method="inverted_cdf")
-        return values[0], lo, hi
+        lo, hi = np.quantile(np.stack(members), [a, 1.0 - a], axis=0, method="inverted_cdf")
+        return lo, hi
 
     def predict_survival(self, X, modality, times, interval=None):
         """Survival probability at ``times`` under ``modality`` (n, len(times)).

@@ -103,11 +103,8 @@ class OutcomePredictor:
         p_resp = grid("p_response") if "p_response" in table else np.full((n, k), np.nan)
         lo = hi = np.full((n, k), np.nan)
         if self.has_interval and intervals:
-            band = self.model.predict_outcomes(X, times=[self.horizon], horizon=self.horizon,
-                                               modalities=self.observed, interval=self.level,
-                                               response=False)
-            lo = band[f"rmst_{self.horizon:g}_lower"].to_numpy(dtype=float).reshape(n, k)
-            hi = band[f"rmst_{self.horizon:g}_upper"].to_numpy(dtype=float).reshape(n, k)
+            lo, hi = self.model.predict_rmst_interval(X, self.horizon, self.observed,
+                                                      self.level)
         shap = base = None
         if explain:
             shap, base = self._explain(X)

@@ -22,9 +22,12 @@ The module is named ``recommender`` rather than ``recommend`` on purpose: a subm
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import logging
 import math
+import threading
 from pathlib import Path
 from types import MappingProxyType
 
@@ -192,9 +195,6 @@ class Recommender:
             One entry per row, in row order: Recommendation (or InvalidPatientError with
             ``errors="report"``). Each Recommendation equals ``recommend()`` on that row.
         """
-        from features.derive import derive
-        from guidelines import assess_frame
-
         if errors not in ("raise", "report"):
             raise ValueError(f"errors: expected 'raise' or 'report', got {errors!r}")
         if not isinstance(cohort, pd.DataFrame):
@@ -231,6 +231,18 @@ class Recommender:
         positions = valid.index.to_numpy()
         show = (len(valid) > 5000) if progress is None else progress
         bar = _progress(len(valid), show, explain)
+        with _gc_paused():
+            self._batch_chunks(valid, positions, refs, ruleset, prefs, explain, intervals,
+                               out, bar)
+        bar.close()
+        return out
+
+    def _batch_chunks(self, valid, positions, refs, ruleset, prefs, explain, intervals, out,
+                      bar) -> None:
+        """Score ``valid`` in chunks of ``_BATCH_CHUNK`` rows into ``out`` (by position)."""
+        from features.derive import derive
+        from guidelines import assess_frame
+
         for start in range(0, len(valid), _BATCH_CHUNK):
             part = valid.iloc[start:start + _BATCH_CHUNK]
             derived = derive(part)
@@ -243,8 +255,6 @@ class Recommender:
             for pos, rec in zip(positions[start:start + _BATCH_CHUNK], recs, strict=True):
                 out[pos] = rec
             bar.update(len(part))
-        bar.close()
-        return out
 
     # --- assembly ----------------------------------------------------------------------------
 
@@ -408,6 +418,34 @@ def _records(derived: pd.DataFrame) -> list[dict]:
             cols[c] = s.tolist()
     n = len(derived)
     return [{c: v[k] for c, v in cols.items()} for k in range(n)]
+
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = [0, False]  # [batches running, was the collector enabled before the first]
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while a batch builds its results.
+
+    A batch allocates millions of small containers (the Recommendations' dicts and lists), all
+    alive until it returns: every automatic collection re-traverses them, for nothing (they
+    form no garbage cycles; reference counting frees temporaries as usual). Measured: 45% of
+    the wall time of a 10k batch without SHAP. Reentrant and thread-safe (concurrent batches in
+    a server): the collector's previous state comes back when the last batch ends.
+    """
+    with _GC_LOCK:
+        if _GC_PAUSES[0] == 0:
+            _GC_PAUSES[1] = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES[0] -= 1
+            if _GC_PAUSES[0] == 0 and _GC_PAUSES[1]:
+                gc.enable()
 
 
 def _progress(total: int, show: bool, explain: bool):

@@ -64,6 +64,28 @@ class RecordsRejected(MlflowException):
         pass
 
 
+def _tcp_nodelay_for_shared_sockets() -> None:
+    """TCP_NODELAY on every accepted TCP connection, also under ``--workers N``.
+
+    uvicorn's multi-worker supervisor binds the listening socket with ``proto`` 0; accepted
+    sockets inherit it and asyncio only sets TCP_NODELAY when ``proto == IPPROTO_TCP``, so each
+    keep-alive response waits ~40 ms for the client's delayed ACK (Nagle's algorithm; uvicorn
+    issue Kludex/uvicorn#3149). The model is loaded in each worker before it accepts
+    connections: relax asyncio's check to the family and type. No effect with one worker.
+    """
+    import asyncio.base_events as base_events
+    import socket
+
+    if not hasattr(base_events, "_set_nodelay"):  # another Python: leave it alone
+        return
+
+    def set_nodelay(sock):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    base_events._set_nodelay = set_nodelay
+
+
 def _request(params) -> tuple[dict, bool, str]:
     """(preferences/guideline kwargs, explain, errors mode) from the request params."""
     params = dict(params or {})
@@ -91,6 +113,7 @@ class RecommenderModel(PythonModel):
     def load_context(self, context) -> None:
         from pipeline.recommender import Recommender
 
+        _tcp_nodelay_for_shared_sockets()
         self._recommender = Recommender.from_bundle(context.artifacts["bundle"])
 
     def predict(self, context, model_input, params=None):
@@ -102,9 +125,12 @@ class RecommenderModel(PythonModel):
             model_input = pd.DataFrame(model_input)
         request, explain, errors = _request(params)
         try:
-            items = self._recommender.recommend_batch(model_input, explain=explain,
-                                                      errors="report", progress=False,
-                                                      **request)
+            if len(model_input) == 1:  # one patient: the record path, without the frame checks
+                items = [self._recommend_one(model_input, explain, request)]
+            else:
+                items = self._recommender.recommend_batch(model_input, explain=explain,
+                                                          errors="report", progress=False,
+                                                          **request)
         except InvalidPatientError as exc:
             # request-level: unknown guideline or preferences, or no contract field at all
             # (MLflow's schema enforcement drops the rows of records without any known field)
@@ -129,6 +155,35 @@ class RecommenderModel(PythonModel):
                 "'predictions'; send params {\"errors\": \"report\"} for HTTP 200.",
                 invalid_rows=invalid, predictions=results)
         return results
+
+    def _recommend_one(self, frame, explain: bool, request: dict):
+        """``recommend()`` on the only row of ``frame``: a Recommendation, or the row's
+        InvalidPatientError. Equal to ``recommend_batch`` on that row (tests/pipeline/
+        test_serving.py), without the cohort checks, frame derivation and row dicts (profiled:
+        a one-patient request took 40 ms in MLflow's handler, of which recommend() 18 ms).
+
+        Unknown columns are ignored with a warning, as the cohort path does; request-level
+        problems (guideline, preferences) still raise.
+        """
+        import logging
+
+        from features.contract import FIELDS, InvalidPatientError
+        from pipeline.recommendation import Preferences
+
+        row = frame.to_dict(orient="records")[0]
+        unknown = [str(k) for k in row if k not in FIELDS]
+        if unknown:
+            logging.getLogger("pipeline.serving").warning("unknown columns ignored: %s",
+                                                          ", ".join(unknown))
+        record = {k: v for k, v in row.items() if k in FIELDS}
+        rec = self._recommender
+        prefs = Preferences.parse(request["preferences"])  # request-level problems raise
+        rec.ruleset(request["guideline"])
+        try:
+            return rec.recommend(record, prefs, request["guideline"], explain=explain,
+                                 intervals=request["intervals"])
+        except InvalidPatientError as exc:  # the row's problems
+            return exc
 
 
 mlflow.models.set_model(RecommenderModel())

@@ -88,6 +88,26 @@ def test_intervals_bracket_estimates_reasonably(fitted, cohort):
     assert ((plo >= 0) & (phi <= 1)).all()
 
 
+@pytest.mark.parametrize("learner", ["ipw-s", "t"])
+def test_rmst_interval_equals_the_outcome_table_band(cohort, learner):
+    X, y, a, _ = cohort
+    m = (ModalityOutcomeModel(learner=learner, n_bootstrap=4).fit(X.iloc[:600], y[:600],
+                                                                   a[:600]))
+    Xs = X.iloc[:25]
+    mods = ["m2", "m0"]  # any subset, in the order asked
+    tab = m.predict_outcomes(Xs, times=(12,), horizon=18, modalities=mods, interval=0.8,
+                             response=False)
+    lo, hi = m.predict_rmst_interval(Xs, 18, mods, 0.8)
+    assert lo.shape == hi.shape == (25, 2)
+    assert np.array_equal(lo.ravel(), tab["rmst_18_lower"].to_numpy())
+    assert np.array_equal(hi.ravel(), tab["rmst_18_upper"].to_numpy())
+    with pytest.raises(ModelInputError, match="interval"):
+        m.predict_rmst_interval(Xs, 18, mods, 1.5)
+    with pytest.raises(ModelInputError, match="n_bootstrap"):
+        ModalityOutcomeModel(n_bootstrap=0).fit(X.iloc[:300], y[:300],
+                                                a[:300]).predict_rmst_interval(Xs)
+
+
 def test_policy_respects_allowed(fitted, cohort):
     X, _, _, _ = cohort
     Xs = X.iloc[:40]

@@ -289,6 +289,56 @@ def test_batch_handles_plain_frames_and_empty(recommender, examples):
     assert recommender.recommend_batch(plain.iloc[:0]) == []
 
 
+def test_batch_pauses_the_collector_and_restores_it(recommender, patient_rows, monkeypatch):
+    import gc
+    import threading
+
+    from pipeline import recommender as module
+
+    seen = []
+    real = module.OutcomePredictor.predict
+
+    def spy(self, *a, **kw):
+        seen.append(gc.isenabled())
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(module.OutcomePredictor, "predict", spy)
+    assert gc.isenabled()
+    recommender.recommend_batch(patient_rows.iloc[:3], explain=False)
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(InvalidPatientError):  # an error mid-batch restores it too
+        monkeypatch.setattr(module.OutcomePredictor, "predict",
+                            lambda *a, **k: (_ for _ in ()).throw(InvalidPatientError([])))
+        recommender.recommend_batch(patient_rows.iloc[:3], explain=False)
+    assert gc.isenabled()
+    # overlapping batches (threads of a server): enabled again only after the last one
+    first_in, release = threading.Event(), threading.Event()
+
+    def slow(self, *a, **kw):
+        first_in.set()
+        release.wait(10)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(module.OutcomePredictor, "predict", slow)
+    t = threading.Thread(target=recommender.recommend_batch,
+                         args=(patient_rows.iloc[:2],), kwargs={"explain": False})
+    t.start()
+    first_in.wait(10)
+    with module._gc_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other batch is still running
+    release.set()
+    t.join(30)
+    assert gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        monkeypatch.setattr(module.OutcomePredictor, "predict", real)
+        recommender.recommend_batch(patient_rows.iloc[:2], explain=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_module_api_and_cache(tiny_bundle, examples):
     from pipeline import recommender as api
 

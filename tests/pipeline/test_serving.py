@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -142,6 +143,57 @@ def test_pyfunc_invalid_rows(store, examples):
     assert body["invalid_rows"] == [1] and body["predictions"][0]["ok"]
     out = model.predict(frame, params={"errors": "report"})
     assert out[1]["errors"][0]["field"] == "ecog"
+
+
+def test_pyfunc_one_row_path_equals_the_batch_path(store, patient_rows, same):
+    """A one-row request takes the record path (latency): same results as the frame path."""
+    import mlflow
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", store["uri"])
+        model = mlflow.pyfunc.load_model(CHAMPION)
+    frame = patient_rows.iloc[:6].copy()
+    frame["ward"] = "7B"  # unknown column: ignored with a warning on both paths
+    frame.loc[1, "albumin_g_l"] = np.nan  # a required field missing
+    frame = frame.astype({"ecog": object, "age_years": object})
+    frame.loc[2, "ecog"] = 9  # out of range
+    frame.loc[3, "hbv_dna_iu_ml"] = np.nan  # an optional field missing: fine
+    frame.loc[4, "age_years"] = "sixty"  # wrong type
+    inner = model.unwrap_python_model()
+    calls = []
+    real_one = inner._recommend_one
+    inner._recommend_one = lambda *a, **k: calls.append(1) or real_one(*a, **k)
+    for params in ({"errors": "report"}, {"errors": "report", "explain": False,
+                                          "intervals": False, "guideline": "bclc-2022",
+                                          "objective": "surv12"}):
+        batch = model.predict(frame, params=params)
+        assert [r["ok"] for r in batch] == [True, False, False, True, False, True]
+        for i in range(len(frame)):
+            (one,) = model.predict(frame.iloc[[i]].reset_index(drop=True), params=params)
+            if batch[i]["ok"]:
+                assert one["ok"], one
+                same(one["recommendation"], batch[i]["recommendation"])
+            else:
+                assert not one["ok"]
+                key = [(e["field"], e["reason"]) for e in one["errors"]]
+                assert key == [(e["field"], e["reason"]) for e in batch[i]["errors"]]
+                assert {e["row"] for e in one["errors"]} == {0}
+    assert len(calls) == 2 * len(frame)  # every one-row request took the record path
+
+
+def test_tcp_nodelay_also_on_sockets_without_proto():
+    """uvicorn --workers N shares a socket made with proto 0: asyncio would skip TCP_NODELAY."""
+    import asyncio.base_events as base_events
+    import socket
+
+    from pipeline.serving import _tcp_nodelay_for_shared_sockets
+
+    _tcp_nodelay_for_shared_sockets()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0) as sock:
+        base_events._set_nodelay(sock)
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        base_events._set_nodelay(sock)  # not TCP: untouched, no error
 
 
 def test_load_recommender_from_model_uri(store, examples, recommender, same):
