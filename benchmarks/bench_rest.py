@@ -1,9 +1,10 @@
-"""The REST endpoint under load: ``mlflow models serve`` (as ``hcc serve`` starts it) on a free
-127.0.0.1 port, then a bounded load generator.
+"""The REST endpoint under load: the server ``hcc serve`` starts (MLflow's scoring server behind
+the request guard of :mod:`pipeline.asgi`) on a free 127.0.0.1 port, then a bounded load
+generator.
 
 The bundle is logged as the project's pyfunc model (:func:`pipeline.package.log_model`) to a
 temporary SQLite tracking store, served with :func:`pipeline.cli.serve_command` (as many uvicorn
-workers as ``hcc serve`` starts: one per core; ``--env-manager local``), and hit by ``clients``
+workers as ``hcc serve`` starts: one per core), and hit by ``clients``
 threads, each with its own keep-alive HTTP connection, for ``seconds`` seconds: one
 single-patient ``dataframe_records`` request at a time per client (default request params: SHAP
 + intervals), different simulated patients.
@@ -67,7 +68,7 @@ def default_workers() -> int:
 
 def start_server(model_uri: str, tracking_uri: str, port: int, log_path: Path,
                  workers: int | None = None, timeout_s: float = 180.0) -> subprocess.Popen:
-    """Start ``mlflow models serve`` and wait for /ping; raises RuntimeError with the log tail."""
+    """Start the ``hcc serve`` server and wait for /ping; raises RuntimeError with the log tail."""
     from pipeline.cli import serve_command
 
     cmd = serve_command(model_uri, port, workers=workers or default_workers())

@@ -8,7 +8,7 @@ Usage::
 
 Sections: ``latency`` (``recommend()`` for one patient), ``batch`` (``recommend_batch``
 throughput and peak memory at 1k / 10k / 100k patients), ``train`` (training + factual
-evaluation time and peak memory at 5k / 20k / 100k patients), ``rest`` (``mlflow models serve``
+evaluation time and peak memory at 5k / 20k / 100k patients), ``rest`` (the ``hcc serve`` server
 under 8 concurrent clients for 20 s), ``repro`` (``dvc repro --force`` of the default pipeline in
 a scratch copy). Heavy measurements run in fresh child processes.
 
@@ -314,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                              "sections": sections, "targets": target_list})
     print_table(sections, target_list, env)
     print_profiles(sections, target_list)
-    print(f"\nwritten: {out_path.relative_to(ROOT)}")
+    shown = out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path
+    print(f"\nwritten: {shown}")
     return 0
 
 

@@ -197,19 +197,18 @@ def cmd_recommend_batch(args) -> int:
 
 
 def serve_command(model: str, port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:
-    """The ``mlflow models serve`` command line for ``model`` (local environment).
+    """The command line of the REST server for ``model`` (:mod:`pipeline.asgi`: MLflow's
+    scoring server behind the request guard, in this interpreter's environment).
 
     ``workers`` uvicorn processes answer requests in parallel (one model copy each).
     """
-    script = Path(sys.executable).with_name("mlflow")
-    mlflow = str(script) if script.exists() else "mlflow"
-    return [mlflow, "models", "serve", "-m", model, "--env-manager", "local",
-            "-h", host, "-p", str(port), "--workers", str(int(workers))]
+    return [sys.executable, "-m", "pipeline.asgi", "--model", str(model), "--host", host,
+            "--port", str(int(port)), "--workers", str(int(workers))]
 
 
 def serve_env(env: dict | None = None) -> dict:
-    """Environment for ``mlflow models serve``: it starts ``uvicorn`` through the shell, so the
-    project's interpreter directory goes first on PATH (works without an activated venv)."""
+    """Environment of the server process: the project's interpreter directory first on PATH
+    (console scripts of the environment resolve without an activated venv)."""
     env = dict(os.environ if env is None else env)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
@@ -276,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the bootstrap RMST intervals (faster)")
     p.set_defaults(func=cmd_recommend_batch)
 
-    p = sub.add_parser("serve", help="serve the REST endpoint on 127.0.0.1 (mlflow models serve)")
+    p = sub.add_parser("serve", help="serve the REST endpoint on 127.0.0.1 (MLflow's scoring "
+                       "server behind a request guard)")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="uvicorn worker processes (default: one per core)")

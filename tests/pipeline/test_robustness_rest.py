@@ -188,9 +188,6 @@ def test_huge_requests(rest, examples):
     assert 400 <= status < 500
 
 
-@pytest.mark.xfail(strict=True, reason="MLflow's scoring server parses the JSON body "
-                   "recursively: nesting deeper than the recursion limit raises RecursionError "
-                   "outside its error handling, answered with HTTP 500 (see the issue-7 report)")
 @pytest.mark.parametrize("depth", [1200, 20_000])
 def test_deeply_nested_json_is_4xx(rest, depth):
     status, _ = rest(b"[" * depth + b"]" * depth)
@@ -203,13 +200,10 @@ def test_invalid_errors_param_does_not_echo_the_patient(rest, examples):
     assert status == 400 and SECRET not in json.dumps(body)
 
 
-@pytest.mark.xfail(strict=True, reason="MLflow validates the request params against the "
-                   "signature before the model code runs and its error message starts with the "
-                   "input frame, patient_id included (mlflow/mlflow#16537); needs a server-side "
-                   "filter (see the issue-7 report)")
 @pytest.mark.parametrize("params", [{"explain": "yes please"}, {"guideline": 5},
                                     {"excluded_modalities": "tace"}])
 def test_param_type_errors_do_not_echo_the_patient(rest, examples, params):
     status, body = rest({"dataframe_records": [dict(examples["early"], patient_id=SECRET)],
                          "params": params})
     assert status == 400 and SECRET not in json.dumps(body)
+    assert f"params.{next(iter(params))}: expected" in body["message"]  # names the param
