@@ -70,7 +70,12 @@ def tree_shap(booster, X: np.ndarray, feature_names, unit: str, index=None) -> E
     X = np.asarray(X, dtype=float)
     # a multi-threaded DMatrix build costs milliseconds of thread wake-up on small batches
     dm = xgb.DMatrix(X, missing=np.nan, nthread=1 if X.shape[0] < 5000 else -1)
-    contribs = booster.predict(dm, pred_contribs=True)
+    return from_contribs(booster.predict(dm, pred_contribs=True), feature_names, unit, index)
+
+
+def from_contribs(contribs, feature_names, unit: str, index=None) -> Explanation:
+    """The Explanation of an xgboost ``pred_contribs`` array (last column = bias)."""
+    contribs = np.asarray(contribs)
     values = pd.DataFrame(contribs[:, :-1], columns=list(feature_names), index=index)
     return Explanation(values, np.asarray(contribs[:, -1], dtype=float), unit)
 

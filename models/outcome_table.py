@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ModelInputError
-from .explain import UNITS, Explanation, contrast, tree_shap
+from .explain import UNITS, Explanation, contrast, from_contribs, tree_shap
 
 _OBJECTIVE = re.compile(r"^(rmst|surv)(\d+(?:\.\d+)?)$")
 
@@ -248,8 +248,12 @@ class OutcomeTableMixin:
         out = {}
         if arms.kind == "s":
             model = arms.models[0]
-            D = np.vstack([arms.design(Xa, j) for j in js])
-            ex = tree_shap(model.booster_, D, model.feature_names_in_, unit)
+            if arms.factored(n):
+                ex = from_contribs(arms.factoring.contribs(arms.zero_design(Xa), js),
+                                   model.feature_names_in_, unit)
+            else:
+                D = np.vstack([arms.design(Xa, j) for j in js])
+                ex = tree_shap(model.booster_, D, model.feature_names_in_, unit)
             groups = _groups(model.feature_names_in_)
             vals = ex.grouped(groups)
             for c, m in enumerate(mods):

@@ -45,7 +45,9 @@ class OutcomePredictor:
 
     def __init__(self, bundle, params):
         self.model = bundle.model
-        self._boosters = boosters(self.model)
+        # large batches score S-learners in factored form (models/factored.py)
+        enable = getattr(self.model, "enable_factored_scoring", None)
+        self._boosters = boosters(self.model) + (enable() if enable is not None else [])
         self._batch_threads = max(1, int(getattr(self.model, "n_jobs", 1) or 1))
         self._threads = None
         self.matrix = bundle.matrix

@@ -134,7 +134,7 @@ def test_recommend_batch_command(tiny_bundle, cohort_csv, tmp_path, capsys):
     assert "SYN-" not in out.read_text()
 
 
-def test_serve_wraps_mlflow_models_serve(monkeypatch):
+def test_serve_runs_the_guarded_scoring_server(monkeypatch):
     import pipeline.cli as cli
 
     calls = {}
@@ -144,11 +144,13 @@ def test_serve_wraps_mlflow_models_serve(monkeypatch):
         return 0
 
     monkeypatch.setattr(cli.subprocess, "call", fake_call)
-    assert main(["serve", "--port", "5123", "--model", "models:/x@champion"]) == 0
+    assert main(["serve", "--port", "5123", "--model", "models:/x@champion",
+                 "--workers", "3"]) == 0
     cmd = calls["cmd"]
-    assert cmd[1:4] == ["models", "serve", "-m"] and cmd[4] == "models:/x@champion"
-    assert cmd[cmd.index("--env-manager") + 1] == "local"
-    assert cmd[cmd.index("-h") + 1] == "127.0.0.1" and cmd[cmd.index("-p") + 1] == "5123"
+    assert cmd[:3] == [sys.executable, "-m", "pipeline.asgi"]
+    assert cmd[cmd.index("--model") + 1] == "models:/x@champion"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "5123"
+    assert cmd[cmd.index("--workers") + 1] == "3"
     assert calls["env"]["MLFLOW_TRACKING_URI"]
 
 

@@ -178,6 +178,20 @@ def test_single_equals_batch_row(recommender, patient_rows, explain, same):
         same(rec.to_dict(), recommender.recommend(record, explain=explain).to_dict(), f"row {i}")
 
 
+def test_large_batch_factored_scoring_equals_single(recommender, patient_rows, same):
+    """From FACTORED_MIN_ROWS patients a batch scores the S-learner in factored form."""
+    from models.factored import FACTORED_MIN_ROWS
+
+    rows = pd.concat([patient_rows] * (FACTORED_MIN_ROWS // len(patient_rows) + 1),
+                     ignore_index=True).drop(columns=["patient_id"])
+    assert len(rows) >= FACTORED_MIN_ROWS
+    assert recommender.predictor.model.main_.factoring is not None  # enabled by the predictor
+    batch = recommender.recommend_batch(rows, explain=True)
+    for i in (0, 57, len(rows) - 1):
+        record = {k: (None if pd.isna(v) else v) for k, v in rows.iloc[i].items()}
+        same(batch[i].to_dict(), recommender.recommend(record).to_dict(), f"row {i}")
+
+
 def test_batch_preferences_and_guideline_equal_single(recommender, patient_rows, same):
     prefs = {"excluded_modalities": ["tace"], "max_cost_tier": "middle", "objective": "surv12"}
     rows = patient_rows.iloc[40:55]
