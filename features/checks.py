@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -72,34 +72,76 @@ def _received(value) -> str:
     return text if len(text) <= _MAX_RECEIVED else text[: _MAX_RECEIVED - 3] + "..."
 
 
-def _missing_mask(values: np.ndarray) -> np.ndarray:
-    mask = np.asarray(pd.isna(values), dtype=bool)
-    if values.dtype == object:
-        mask |= np.fromiter(
-            (isinstance(v, str) and not v.strip() for v in values), bool, len(values)
-        )
+def _is_container(value) -> bool:
+    """True for a cell holding several values (or an array): list, tuple, dict, set, ndarray,
+    Series, range, iterator. Strings and bytes are scalars; a 0-d ndarray counts as an array."""
+    return isinstance(value, np.ndarray) or pd.api.types.is_list_like(value)
+
+
+def _container_mask(values: np.ndarray) -> np.ndarray:
+    """Mask of the cells of a 1-D array that are containers (only object arrays can hold one)."""
+    if values.dtype != object or not any(
+            issubclass(t, (np.ndarray, Iterable)) and not issubclass(t, (str, bytes))
+            for t in set(map(type, values))):  # fast path: no cell of an iterable type
+        return np.zeros(len(values), bool)
+    return np.fromiter((_is_container(v) for v in values), bool, len(values))
+
+
+def _missing_mask(values: np.ndarray, containers: np.ndarray | None = None) -> np.ndarray:
+    """Mask of the missing cells of a 1-D array: None, NaN, NA, NaT or a blank string.
+
+    A container cell (``containers``) is never missing, whatever its elements are: it is a
+    problem of its own (``not_a_scalar``).
+    """
+    mask = np.asarray(pd.isna(values), dtype=bool)  # cell by cell on a 1-D object array
+    if values.dtype != object:
+        return mask
+    if containers is None:
+        containers = _container_mask(values)
+    mask &= ~containers
+    mask |= np.fromiter((isinstance(v, str) and not v.strip() for v in values), bool,
+                        len(values))
     return mask
 
 
 def _as_object(values) -> np.ndarray:
+    """A column as a 1-D numpy array, one element per cell.
+
+    A Series keeps its numpy dtype (object for extension dtypes); any other sequence becomes an
+    object array filled cell by cell, so that list cells never turn into a 2-D array.
+    """
     if isinstance(values, pd.Series):
         values = values.astype(object).to_numpy() if isinstance(
             values.dtype, (pd.CategoricalDtype, pd.BooleanDtype, pd.StringDtype)
         ) or pd.api.types.is_extension_array_dtype(values.dtype) else values.to_numpy()
-    return np.asarray(values)
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return values
+    cells = list(values)
+    out = np.empty(len(cells), dtype=object)
+    for i, cell in enumerate(cells):
+        out[i] = cell
+    return out
 
 
-def _parse_number(values: np.ndarray, missing: np.ndarray):
-    """Return (floats, bad) where bad marks present values that are not numbers."""
+def _parse_number(values: np.ndarray, skip: np.ndarray):
+    """Return (floats, bad) where bad marks the parsed cells (not ``skip``: missing or
+    container) that are not numbers."""
     if values.dtype.kind in "iuf":
         return values.astype(float), np.zeros(len(values), bool)
     out = np.full(len(values), np.nan)
     bad = np.zeros(len(values), bool)
-    for i in np.flatnonzero(~missing):
+    for i in np.flatnonzero(~skip):
         v = values[i]
-        if isinstance(v, (bool, np.bool_)):
+        if isinstance(v, (bool, np.bool_, bytes, bytearray)):  # float(b"5") would parse
             bad[i] = True
             continue
+        if isinstance(v, (complex, np.complexfloating)):
+            # pandas turns a column holding one complex cell into complex128: its real-valued
+            # cells stay numbers, a complex one is no number (float() would drop .imag)
+            if v.imag != 0:
+                bad[i] = True
+                continue
+            v = v.real
         try:
             out[i] = float(v)
         except (TypeError, ValueError, OverflowError):
@@ -107,12 +149,13 @@ def _parse_number(values: np.ndarray, missing: np.ndarray):
     return out, bad
 
 
-def _parse_bool(values: np.ndarray, missing: np.ndarray):
+def _parse_bool(values: np.ndarray, skip: np.ndarray):
+    """Return (bools, bad); ``skip`` cells (missing or container) are not parsed."""
     out = np.zeros(len(values), bool)
     bad = np.zeros(len(values), bool)
     if values.dtype == bool:
         return values.copy(), bad
-    for i in np.flatnonzero(~missing):
+    for i in np.flatnonzero(~skip):
         v = values[i]
         if isinstance(v, (bool, np.bool_)):
             out[i] = bool(v)
@@ -130,11 +173,12 @@ def _parse_bool(values: np.ndarray, missing: np.ndarray):
     return out, bad
 
 
-def _parse_category(values: np.ndarray, missing: np.ndarray, categories):
+def _parse_category(values: np.ndarray, skip: np.ndarray, categories):
+    """Return (categories, bad); ``skip`` cells (missing or container) are not parsed."""
     out = np.full(len(values), None, dtype=object)
     bad = np.zeros(len(values), bool)
     allowed = set(categories)
-    for i in np.flatnonzero(~missing):
+    for i in np.flatnonzero(~skip):
         v = values[i]
         key = v.strip().lower() if isinstance(v, str) else None
         if key in allowed:
@@ -167,21 +211,28 @@ def check_column(spec, values, rows: np.ndarray | None = None):
     values = _as_object(values)
     n = len(values)
     rows = np.arange(n) if rows is None else rows
-    missing = _missing_mask(values)
+    # A cell holding several values (list, dict, array, ...) is one problem of its row, found
+    # before any parsing: the missing mask and the per-kind parsers only ever see scalars.
+    # patient_id (free text) is exempt: any value is an identifier, hashed, never echoed.
+    containers = _container_mask(values) if spec.kind != "string" else np.zeros(n, bool)
+    missing = _missing_mask(values, containers)
+    skip = missing | containers
     problems: list[Problem] = []
 
-    def add(mask, reason, hint_fn=None):
+    def add(mask, reason, hint_fn=None, by_row=False):
         for i in np.flatnonzero(mask):
             v = values[i]
-            hint = hint_fn(v) if hint_fn else ""
+            hint = (hint_fn(i) if by_row else hint_fn(v)) if hint_fn else ""
             problems.append(
                 Problem(spec.name, reason, spec.expectation, _received(v), hint, int(rows[i]))
             )
 
+    add(containers, "not_a_scalar",
+        lambda v: f"one value per field; this cell holds a {type(v).__name__}")
     if spec.kind in ("number", "integer"):
-        parsed, bad = _parse_number(values, missing)
+        parsed, bad = _parse_number(values, skip)
         add(bad, "not_a_number", lambda v: "a text in a numeric column" if isinstance(v, str) else "")
-        ok = ~missing & ~bad
+        ok = ~skip & ~bad
         nonfinite = ok & ~np.isfinite(parsed)
         add(nonfinite, "non_finite")
         ok &= ~nonfinite
@@ -191,18 +242,18 @@ def check_column(spec, values, rows: np.ndarray | None = None):
                 low_bad = (parsed <= spec.low) if spec.low_exclusive else (parsed < spec.low)
             high_bad = (parsed > spec.high) if spec.high is not None else np.zeros(n, bool)
         out_of_range = ok & (low_bad | high_bad)
-        add(out_of_range, "out_of_range", lambda v: _unit_hint(spec, float(v)))
+        add(out_of_range, "out_of_range", lambda i: _unit_hint(spec, parsed[i]), by_row=True)
         ok &= ~out_of_range
         if spec.kind == "integer":
             frac = ok & (parsed != np.round(parsed))
             add(frac, "not_an_integer")
-        invalid = bad | nonfinite | out_of_range
+        invalid = bad | nonfinite | out_of_range | containers
         parsed = np.where(invalid, np.nan, parsed)
     elif spec.kind == "boolean":
-        parsed, bad = _parse_bool(values, missing)
+        parsed, bad = _parse_bool(values, skip)
         add(bad, "not_a_boolean")
     elif spec.kind == "category":
-        parsed, bad = _parse_category(values, missing, spec.categories)
+        parsed, bad = _parse_category(values, skip, spec.categories)
         add(bad, "unknown_category", lambda v: _category_hint(v, spec.categories))
     else:
         parsed = np.where(missing, None, values.astype(object))
@@ -392,15 +443,35 @@ def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
         Require modality, os_months and death (training or evaluation cohorts).
     require_id : bool
         Require a non-empty ``patient_id`` on every row (cohort files).
+
+    Returns
+    -------
+    CohortValidation
+        The valid rows in canonical dtypes and every problem by row position. A cell holding
+        several values (list, tuple, dict, set, array) is a ``not_a_scalar`` problem of its row;
+        a repeated contract column or a missing required one invalidates every row.
+
+    Raises
+    ------
+    TypeError
+        ``frame`` is not a DataFrame.
     """
     from features.contract import FIELDS
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"validate_cohort expects a pandas DataFrame, got {type(frame).__name__}")
     n = len(frame)
-    columns = {c: frame[c] for c in frame.columns if c in FIELDS}
-    extra = tuple(str(c) for c in frame.columns if c not in FIELDS)
+    columns, repeated = {}, Counter()
+    for i, c in enumerate(frame.columns):
+        if c in FIELDS:
+            if c in columns:
+                repeated[c] += 1
+            else:
+                columns[c] = frame.iloc[:, i]  # a repeated name would give a 2-D frame[c]
+    extra = tuple(dict.fromkeys(str(c) for c in frame.columns if c not in FIELDS))
     parsed, missing, problems = _check_columns(columns, n, require_outcomes, require_id)
+    problems.extend(Problem(c, "duplicate_column", "one column per contract field",
+                            f"{k + 1} columns named {c}", "", None) for c, k in repeated.items())
     whole_column = any(p.row is None for p in problems)
     bad_rows = np.unique([p.row for p in problems if p.row is not None]).astype(int)
     keep = np.ones(n, bool)

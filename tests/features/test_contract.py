@@ -136,6 +136,75 @@ def test_duplicate_patient_ids_are_reported():
     assert validate_cohort(frame).report["problems_by_reason"] == {"duplicate_id": 1}
 
 
+CONTAINERS = [[], [56, 57], [56], (56, 57), {"a": 1}, {1, 2}, frozenset({3}),
+              np.array([56.0, 1.0]), np.array([56.0]), np.array(56.0), pd.Series([56.0])]
+
+
+@pytest.mark.parametrize("value", CONTAINERS, ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize("field", ["age_years", "ecog", "sex", "cirrhosis"])
+def test_container_cells_in_a_cohort_are_problems_of_their_row_only(field, value):
+    """Regression: a list (tuple, dict, set, array) cell is one ``not_a_scalar`` problem of its
+    row, naming the field, the expectation and the value; the other rows stay valid."""
+    rows = _cohort().to_dict("records")
+    rows[2][field] = rows[4][field] = value  # built from records: pandas keeps every cell whole
+    rows[5][field] = None  # a missing required value next to them is still reported as such
+    result = validate_cohort(pd.DataFrame(rows))
+    assert result.invalid_rows.tolist() == [2, 4, 5]
+    assert result.valid.index.tolist() == [0, 1, 3]
+    found = {(p.row, p.field, p.reason) for p in result.problems}
+    assert found == {(2, field, "not_a_scalar"), (4, field, "not_a_scalar"),
+                     (5, field, "missing_value")}
+    problem = next(p for p in result.problems if p.row == 2)
+    assert problem.expected == FIELDS[field].expectation
+    assert problem.received == str(value)[:60] and type(value).__name__ in problem.hint
+    # the single-record path says the same
+    single = problems_of(dict(BASE, **{field: value}))[field]
+    assert (single.reason, single.received) == ("not_a_scalar", problem.received)
+
+
+def test_container_cells_in_every_row_and_in_a_list_column():
+    frame = _cohort(3)
+    frame["albumin_g_l"] = [[39.0, 40.0], [41.0, 42.0], [43.0, 44.0]]  # equal lengths: no 2-D
+    result = validate_cohort(frame)
+    assert result.n_invalid == 3 and result.report["problems_by_reason"] == {"not_a_scalar": 3}
+    from features.checks import check_column
+
+    parsed, missing, problems = check_column(FIELDS["albumin_g_l"], [[1, 2], [3, 4], 40, None])
+    assert np.isnan(parsed[:2]).all() and parsed[2] == 40 and missing.tolist() == [0, 0, 0, 1]
+    assert [(p.row, p.reason) for p in problems] == [(0, "not_a_scalar"), (1, "not_a_scalar")]
+
+
+def test_patient_id_cells_of_any_type_are_identifiers():
+    rows = _cohort(3).to_dict("records")
+    rows[1]["patient_id"] = ["P", 1]
+    assert validate_cohort(pd.DataFrame(rows)).n_invalid == 0
+
+
+def test_repeated_contract_column_invalidates_every_row():
+    frame = _cohort(3)
+    frame = pd.concat([frame, frame[["ecog"]]], axis=1)
+    result = validate_cohort(frame)
+    assert result.n_invalid == 3
+    assert result.report["problems_by_field"]["ecog"] == {"duplicate_column": 3}
+
+
+def test_a_complex_cell_is_no_number_and_its_column_neighbours_stay_valid():
+    """Regression: pandas stores a column with one complex cell as complex128; float() of it
+    dropped the imaginary part, so ``1j`` in ecog was read as grade 0."""
+    rows = _cohort(3).to_dict("records")
+    rows[1]["ecog"] = 1j
+    frame = pd.DataFrame(rows)
+    assert frame["ecog"].dtype.kind == "c"
+    result = validate_cohort(frame)
+    assert result.invalid_rows.tolist() == [1]
+    assert [(p.row, p.field, p.reason) for p in result.problems] == [(1, "ecog", "not_a_number")]
+    assert result.valid["ecog"].tolist() == [BASE["ecog"]] * 2
+
+
+def test_bytes_are_not_numbers():
+    assert problems_of(dict(BASE, age_years=b"56"))["age_years"].reason == "not_a_number"
+
+
 def test_canonical_dtypes_and_pandera_schema_agree():
     valid = coerce_frame(_cohort(), require_outcomes=True)
     assert valid["sex"].dtype == pd.CategoricalDtype(FIELDS["sex"].categories)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from hypothesis import strategies as st
 
 from features.contract import FIELDS, MODALITIES
@@ -100,15 +101,18 @@ def _blank(value) -> bool:
 
 
 def _containers(json_only: bool, lists: bool = True):
-    """Dicts, lists of one value and (``lists``) lists of 0 or 2+ values."""
+    """Dicts, lists of one value and (``lists``) lists of 0 or 2+ values; beyond JSON also
+    tuples, sets, numpy arrays (0-d, one value, several), complex numbers and bare objects."""
     scalars = st.integers(-5, 5) | st.text(max_size=5)
     out = st.dictionaries(st.text(max_size=5), scalars, max_size=3) | st.lists(
         scalars, min_size=1, max_size=1)
     if lists:
         out = out | st.lists(scalars, min_size=2, max_size=4) | st.just([])
     if not json_only:
+        numbers = st.integers(-5, 5) | st.floats(-5, 5)
         out = out | st.sets(st.integers(), min_size=1, max_size=3) | st.just(1j) \
-            | st.just(object())
+            | st.just(object()) | st.tuples(scalars) | numbers.map(np.array) \
+            | st.lists(numbers, min_size=1, max_size=3).map(np.array)
     return out
 
 

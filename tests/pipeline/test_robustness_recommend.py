@@ -39,7 +39,7 @@ def _only_invalid_patient_error(call):
 
 
 @FAST
-@given(case=malformed_records(lists=False))
+@given(case=malformed_records(lists=True))
 def test_malformed_records_raise_invalid_patient_error_only(recommender, case):
     record, kind, field = case
     error = _only_invalid_patient_error(lambda: recommender.recommend(record, explain=False))

@@ -1,8 +1,9 @@
 """Robustness of the REST endpoint: malformed input gets HTTP 4xx, never 5xx, never a hang, and
 the valid rows of a request keep their recommendations.
 
-One ``mlflow models serve`` (``--env-manager local``) of the tiny session bundle, logged as the
-project's pyfunc to a temporary SQLite store, on a free loopback port, for this module. Hypothesis
+The session's ONE ``mlflow models serve`` (``--env-manager local``) of the tiny session bundle,
+registered as the project's pyfunc in a temporary SQLite store, on a free loopback port
+(``rest_server`` in tests/pipeline/conftest.py, shared with test_serving.py). Hypothesis
 builds the records (tests/pipeline/robustness_strategies.py, JSON-representable values only);
 examples are bounded so the module takes well under a minute.
 """
@@ -12,13 +13,6 @@ from __future__ import annotations
 import http.client
 import json
 import math
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,38 +27,11 @@ ROW_LEVEL = settings(max_examples=40, deadline=None, derandomize=True,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def rest(tmp_path_factory, tiny_bundle):
-    """A served pyfunc of the tiny bundle: yields a ``post(body, content_type)`` function."""
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    from pipeline.cli import serve_command
-    from pipeline.package import log_model
-
-    work = tmp_path_factory.mktemp("rest-robustness")
-    uri = f"sqlite:///{work / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        mlflow.set_tracking_uri(uri)
-        exp = MlflowClient().create_experiment("robustness",
-                                               artifact_location=(work / "art").as_uri())
-        with mlflow.start_run(experiment_id=exp):
-            model_uri = log_model(tiny_bundle, None, None).model_uri
-        mlflow.set_tracking_uri(None)  # do not leak this store to later test modules
-    port = _free_port()
-    env = dict(os.environ, MLFLOW_TRACKING_URI=uri,
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    log = work / "server.log"
-    with log.open("w") as fh:
-        proc = subprocess.Popen(serve_command(model_uri, port), env=env, stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+def rest(rest_server):
+    """The session's served pyfunc of the tiny bundle (``rest_server``, tests/pipeline/
+    conftest.py): returns a ``post(body, content_type)`` function."""
+    port = rest_server["port"]
 
     def post(body, content_type="application/json"):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -81,29 +48,7 @@ def rest(tmp_path_factory, tiny_bundle):
         except json.JSONDecodeError:
             return resp.status, text
 
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {log.read_text()[-3000:]}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/ping")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield post
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    return post
 
 
 def _finite_json(record: dict) -> bool:

@@ -1,7 +1,9 @@
 """The MLflow model: package stage (log, register, gated alias), pyfunc round trip, REST.
 
-A temporary SQLite tracking store (MLFLOW_TRACKING_URI) per module; ONE REST server
-(``mlflow models serve --env-manager local`` on a free loopback port), module-scoped.
+The session's temporary SQLite tracking store (``mlflow_store``, tests/pipeline/conftest.py),
+pinned as this module's MLflow store while it runs; the session's ONE REST server
+(``rest_server``: ``mlflow models serve --env-manager local`` of the champion on a free loopback
+port), shared with test_robustness_rest.py.
 """
 
 from __future__ import annotations
@@ -9,11 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,42 +20,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from serving_support import CHAMPION, FAILING, NAME, PASSING, pinned_tracking_uri
 
-from pipeline.package import GateParams, PackageParams, gate_decision
+from pipeline.package import GateParams, gate_decision
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-NAME = "hcc-recommender"
-CHAMPION = f"models:/{NAME}@champion"
 SECRET = "MRN-SECRET-0099"
-PASSING = {"headline": {"uno_c_index": 0.71, "gain_captured": 0.55, "forbidden_recommendations": 0}}
-FAILING = {"headline": {"uno_c_index": 0.52, "gain_captured": 0.55, "forbidden_recommendations": 0}}
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, tiny_bundle):
-    """A tracking store with version 1 (gate passed: champion) and 2 (gate failed)."""
+def store(mlflow_store):
+    """The tracking store with version 1 (gate passed: champion) and 2 (gate failed), pinned
+    as MLflow's store (process-wide URI and MLFLOW_TRACKING_URI) for this module only."""
+    with pinned_tracking_uri(mlflow_store["uri"]):
+        yield mlflow_store
+
+
+def test_tracking_uri_pin_is_scoped(tmp_path):
+    """The store pin of a module (or of the session store's set-up) leaves nothing behind."""
     import mlflow
-    from mlflow.tracking import MlflowClient
+    from mlflow.tracking._tracking_service import utils
 
-    from pipeline.package import package
-
-    work = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{work / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        mlflow.set_tracking_uri(uri)  # the process-wide URI wins over the env var: pin it
-        exp = MlflowClient().create_experiment("serving-test",
-                                               artifact_location=(work / "art").as_uri())
-        params = PackageParams(NAME, "champion", GateParams(0.6, 0.3, 0))
-        reports = []
-        for i, metrics in enumerate((PASSING, FAILING)):
-            path = work / f"metrics{i}.json"
-            path.write_text(json.dumps(metrics))
-            with mlflow.start_run(experiment_id=exp):
-                reports.append(package(tiny_bundle, ROOT / "examples/patient_advanced.json",
-                                       path, params))
-        yield {"uri": uri, "work": work, "reports": reports, "env": dict(os.environ)}
+    before = (utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI"))
+    uri = f"sqlite:///{tmp_path / 'pin.db'}"
+    with pinned_tracking_uri(uri):
+        assert mlflow.get_tracking_uri() == uri == os.environ["MLFLOW_TRACKING_URI"]
+    assert (utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")) == before
 
 
 def test_builtin_input_example_is_the_advanced_example():
@@ -224,12 +214,6 @@ def test_package_stage_entry_point(store, tiny_bundle, tmp_path):
 
 # --- REST -----------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _post(url: str, body) -> tuple[int, dict | str]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
@@ -245,39 +229,9 @@ def _post(url: str, body) -> tuple[int, dict | str]:
 
 
 @pytest.fixture(scope="module")
-def server(store):
-    """ONE `mlflow models serve` on a free loopback port (module scope)."""
-    from pipeline.cli import serve_command, serve_env
-
-    port = _free_port()
-    log = store["work"] / "server.log"
-    env = serve_env(dict(store["env"], MLFLOW_TRACKING_URI=store["uri"]))
-    with log.open("w") as fh:
-        proc = subprocess.Popen(serve_command(CHAMPION, port), env=env, stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(base + "/ping", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield {"url": base + "/invocations", "log": log}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group (uvicorn child)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+def server(store, rest_server):
+    """The session's REST server of the champion (tests/pipeline/conftest.py)."""
+    return rest_server
 
 
 def test_rest_valid_records(server, recommender, examples, same):
