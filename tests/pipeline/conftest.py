@@ -3,7 +3,7 @@ session.
 
 ``mlflow_store``: a temporary SQLite tracking store where the package stage registered the tiny
 session bundle twice (version 1 passed the gate and holds the ``champion`` alias, version 2
-failed it). ``rest_server``: ``mlflow models serve --env-manager local`` of that champion on a
+failed it). ``rest_server``: the ``hcc serve`` server (pipeline/asgi.py) of that champion on a
 free loopback port, used by tests/pipeline/test_serving.py and test_robustness_rest.py (one
 server start per run instead of one per module).
 
@@ -73,7 +73,7 @@ def _pings(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def rest_server(mlflow_store):
-    """ONE ``mlflow models serve`` of the champion on a free loopback port (session scope).
+    """ONE ``hcc serve`` server of the champion on a free loopback port (session scope).
 
     A dict with ``port``, ``url`` (the /invocations URL) and ``log`` (the server's output file).
     """

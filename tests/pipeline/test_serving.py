@@ -2,8 +2,7 @@
 
 The session's temporary SQLite tracking store (``mlflow_store``, tests/pipeline/conftest.py),
 pinned as this module's MLflow store while it runs; the session's ONE REST server
-(``rest_server``: ``mlflow models serve --env-manager local`` of the champion on a free loopback
-port), shared with test_robustness_rest.py.
+(``rest_server``: the ``hcc serve`` server of the champion on a free loopback port), shared with test_robustness_rest.py.
 """
 
 from __future__ import annotations
