@@ -77,9 +77,11 @@ class BreslowBaseline:
         for start in range(0, r.shape[0], chunk):
             rr = r[start : start + chunk]
             e = np.exp(-np.outer(rr, h))
-            out[start : start + chunk] = e @ widths
+            # row-wise sums, not BLAS matrix-vector products: a row's result must not depend
+            # on how many rows share the call (one patient == the same patient in a batch)
+            out[start : start + chunk] = (e * widths).sum(axis=1)
             if deriv:  # d RMST / d margin = -r * sum_j w_j h_j exp(-r h_j)
-                d[start : start + chunk] = -rr * (e @ (widths * h))
+                d[start : start + chunk] = -rr * (e * (widths * h)).sum(axis=1)
         return (out, d) if deriv else out
 
     def rmst(self, margin, horizon: float) -> np.ndarray:

@@ -34,10 +34,17 @@ class OutcomeTableMixin:
         if self.base == "xgboost" and arms.kind == "s":
             # one model for every modality: read every quantity off all margins at once
             marg = arms.margins(Xa, js)
-            m, flat = arms.model_for(js[0]), marg.ravel()
-            surv[:] = m.survival_from_margin(flat, times).reshape(n, k, len(times))
-            rmst[:] = m.rmst_from_margin(flat, horizon).reshape(n, k)
-            med[:] = m.median_from_margin(flat).reshape(n, k)
+            if arms.baselines is not None:  # stratified: each modality its own baseline
+                for c, j in enumerate(js):
+                    b = arms.baselines[j]
+                    surv[:, c] = b.survival(marg[:, c], times)
+                    rmst[:, c] = b.rmst(marg[:, c], horizon)
+                    med[:, c] = b.median(marg[:, c])
+            else:
+                m, flat = arms.model_for(js[0]), marg.ravel()
+                surv[:] = m.survival_from_margin(flat, times).reshape(n, k, len(times))
+                rmst[:] = m.rmst_from_margin(flat, horizon).reshape(n, k)
+                med[:] = m.median_from_margin(flat).reshape(n, k)
         elif self.base == "xgboost":
             marg = arms.margins(Xa, js)
             for c, j in enumerate(js):
@@ -243,17 +250,29 @@ class OutcomeTableMixin:
 
         Same background (the training data of the one model for S-learners), so the
         contrast is exact: ``base_values + values.sum(1) = margin_a - margin_b``, a log
-        hazard ratio of a vs b for Cox S-learners (negative = a lowers the hazard).
-        For T-learners each modality has its own baseline hazard; give ``horizon`` to
-        add ``log H0_a(horizon) - log H0_b(horizon)`` to the base value, making the
-        contrast a difference of log cumulative hazards at ``horizon``.
+        hazard ratio of a vs b for Cox S-learners with one pooled baseline (negative = a
+        lowers the hazard). For T-learners and stratified S-learners each modality has
+        its own baseline hazard; give ``horizon`` to add ``log H0_a(horizon) -
+        log H0_b(horizon)`` to the base value, making the contrast a difference of log
+        cumulative hazards at ``horizon``.
         """
         ea, eb = self.explain(X, a), self.explain(X, b)
         out = contrast(ea, eb)
-        if self.main_.kind == "t" and horizon is not None:
-            ma, mb = self.main_.models[self._idx(a)], self.main_.models[self._idx(b)]
-            if ma.objective == "cox":
-                off = np.log(ma.baseline_.at([horizon])[0]) - np.log(mb.baseline_.at([horizon])[0])
+        if horizon is not None:
+            off = self.baseline_offset(a, b, horizon)
+            if off is not None:
                 out = Explanation(out.values, out.base_values + off,
                                   f"difference in log cumulative hazard at {horizon:g}")
         return out
+
+    def baseline_offset(self, a, b, horizon) -> float | None:
+        """``log H0_a(horizon) - log H0_b(horizon)`` when modalities have their own baseline
+        hazards (T-learners, stratified S-learners; Cox), else None (one shared baseline)."""
+        arms, ia, ib = self.main_, self._idx(a), self._idx(b)
+        if arms.baselines is not None:
+            ha, hb = arms.baselines[ia], arms.baselines[ib]
+        elif arms.kind == "t" and arms.models[ia].objective == "cox":
+            ha, hb = arms.models[ia].baseline_, arms.models[ib].baseline_
+        else:
+            return None
+        return float(np.log(ha.at([horizon])[0]) - np.log(hb.at([horizon])[0]))
