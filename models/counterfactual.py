@@ -9,6 +9,10 @@ biased. Learners (``learner``):
   inverse-propensity weights (multinomial logistic propensity) so that every arm is
   reweighted towards the whole cohort's covariate distribution.
 
+xgboost Cox S-learners get one Breslow baseline hazard per modality by default
+(``baseline="stratified"``, a stratified Cox model): modalities then differ in the shape
+of their survival curves, not only by a hazard ratio.
+
 Response (optional binary outcome) always uses one pooled calibrated classifier on
 ``X`` + one-hot modality (S-style, with the same weights), because response labels
 are scarcer than survival times.
@@ -57,6 +61,11 @@ class ArmSet:
         self.kind, self.models = kind, models
         self.p, self.M = n_features, n_modalities
         self.baselines = baselines
+        self._stack_caches: dict = {}
+
+    def stack_cache(self, js: tuple) -> dict:
+        """Per-modality-subset cache of :func:`models.curves.rmst_stacked` tables."""
+        return self._stack_caches.setdefault(js, {})
 
     def _augment(self, Xa: np.ndarray, j: int) -> np.ndarray:
         oh = np.zeros((Xa.shape[0], self.M))
@@ -133,7 +142,7 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
     random_state, n_jobs : int
     """
 
-    def __init__(self, *, learner="ipw-s", base="xgboost", n_bootstrap=20,
+    def __init__(self, *, learner="s", base="xgboost", n_bootstrap=20,
                  baseline="stratified", survival_params=None, response_params=None,
                  propensity_C=1.0, propensity_clip=0.01, propensity_folds=5,
                  propensity_features=False, random_state=0, n_jobs=1):

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .curves import rmst_stacked
 from .errors import ModelInputError
 from .explain import UNITS, Explanation, contrast, tree_shap
 
@@ -26,32 +27,45 @@ def _groups(columns) -> dict:
 class OutcomeTableMixin:
     """Vectorised multi-modality scoring, policy and explanations."""
 
-    def _quantities(self, arms, Xa, js, times, horizon) -> dict:
-        """Dict of arrays (n, len(js)[, len(times)]) for one ensemble member."""
+    def _quantities(self, arms, Xa, js, times, horizon, curves=True) -> dict:
+        """Dict of arrays (n, len(js)[, len(times)]) for one ensemble member.
+
+        ``curves=False`` computes the RMST only (``surv`` and ``median`` are None).
+        """
         n, k = Xa.shape[0], len(js)
-        surv = np.empty((n, k, len(times)))
-        rmst, med = np.empty((n, k)), np.empty((n, k))
-        if self.base == "xgboost" and arms.kind == "s":
+        surv = np.empty((n, k, len(times))) if curves else None
+        rmst = np.empty((n, k))
+        med = np.empty((n, k)) if curves else None
+        if self.base == "xgboost" and arms.kind == "s" and arms.baselines is not None:
+            # stratified: one margin call, then each modality's own baseline hazard
+            marg = arms.margins(Xa, js)
+            bases = [arms.baselines[j] for j in js]
+            rmst[:] = rmst_stacked(bases, marg, horizon, arms.stack_cache(tuple(js)))
+            if curves:
+                cache = arms.stack_cache(tuple(js))
+                key = ("cumhaz", times.tobytes())
+                if key not in cache:
+                    cache[key] = np.stack([b.at(times) for b in bases])  # (k, len(times))
+                cumhaz = cache[key]
+                surv[:] = np.exp(-np.exp(marg)[:, :, None] * cumhaz[None, :, :])
+                for c, b in enumerate(bases):
+                    med[:, c] = b.median(marg[:, c])
+        elif self.base == "xgboost" and arms.kind == "s":
             # one model for every modality: read every quantity off all margins at once
             marg = arms.margins(Xa, js)
-            if arms.baselines is not None:  # stratified: each modality its own baseline
-                for c, j in enumerate(js):
-                    b = arms.baselines[j]
-                    surv[:, c] = b.survival(marg[:, c], times)
-                    rmst[:, c] = b.rmst(marg[:, c], horizon)
-                    med[:, c] = b.median(marg[:, c])
-            else:
-                m, flat = arms.model_for(js[0]), marg.ravel()
+            m, flat = arms.model_for(js[0]), marg.ravel()
+            rmst[:] = m.rmst_from_margin(flat, horizon).reshape(n, k)
+            if curves:
                 surv[:] = m.survival_from_margin(flat, times).reshape(n, k, len(times))
-                rmst[:] = m.rmst_from_margin(flat, horizon).reshape(n, k)
                 med[:] = m.median_from_margin(flat).reshape(n, k)
         elif self.base == "xgboost":
             marg = arms.margins(Xa, js)
             for c, j in enumerate(js):
                 m = arms.model_for(j)
-                surv[:, c] = m.survival_from_margin(marg[:, c], times)
                 rmst[:, c] = m.rmst_from_margin(marg[:, c], horizon)
-                med[:, c] = m.median_from_margin(marg[:, c])
+                if curves:
+                    surv[:, c] = m.survival_from_margin(marg[:, c], times)
+                    med[:, c] = m.median_from_margin(marg[:, c])
         else:
             # peers predict whole curves: compute each modality's curves once, then read off
             # every quantity (three predictions per modality tripled the forest's cost)
@@ -59,11 +73,12 @@ class OutcomeTableMixin:
 
             for c, j in enumerate(js):
                 model = arms.model_for(j)
-                curves = model.predict_survival_function(arms.design(Xa, j), return_array=True)
+                curves_ = model.predict_survival_function(arms.design(Xa, j), return_array=True)
                 grid = model.unique_times_
-                surv[:, c] = step_at(grid, curves, times)
-                rmst[:, c] = step_rmst(grid, curves, horizon)
-                med[:, c] = step_median(grid, curves)
+                rmst[:, c] = step_rmst(grid, curves_, horizon)
+                if curves:
+                    surv[:, c] = step_at(grid, curves_, times)
+                    med[:, c] = step_median(grid, curves_)
         return {"surv": surv, "rmst": rmst, "median": med}
 
     def _response_matrix(self, Xa, js, booster=None) -> np.ndarray:
@@ -79,7 +94,7 @@ class OutcomeTableMixin:
         return p.reshape(len(js), n).T
 
     def predict_outcomes(self, X, times=(6, 12, 24, 36), horizon=24, modalities=None,
-                         interval=None, response=True) -> pd.DataFrame:
+                         interval=None, response=True, curves=True) -> pd.DataFrame:
         """Every outcome of every patient under every (or the given) modality.
 
         Returns a long frame, one row per (patient, modality), patient-major, with
@@ -89,7 +104,8 @@ class OutcomeTableMixin:
         reached), ``p_response`` (if a response model was fitted) and, with
         ``interval``, ``<column>_lower`` / ``<column>_upper`` bootstrap percentiles.
         ``response=False`` skips the response model (and its members): faster when only the
-        survival quantities are wanted.
+        survival quantities are wanted. ``curves=False`` skips ``surv_<t>`` and ``median``
+        (RMST only; ``times`` is then ignored): the cheapest interval band.
         """
         Xa = self._X(X)
         mods = self.modalities_ if modalities is None else [str(m) for m in modalities]
@@ -98,10 +114,12 @@ class OutcomeTableMixin:
         horizon = float(horizon)
         n, k = Xa.shape[0], len(js)
         arms = [self.main_] + (self.members_ if interval is not None else [])
-        qs = [self._quantities(a, Xa, js, times, horizon) for a in arms]
-        cols = {f"surv_{t:g}": [q["surv"][:, :, i] for q in qs] for i, t in enumerate(times)}
+        qs = [self._quantities(a, Xa, js, times, horizon, curves) for a in arms]
+        cols = ({f"surv_{t:g}": [q["surv"][:, :, i] for q in qs] for i, t in enumerate(times)}
+                if curves else {})
         cols[f"rmst_{horizon:g}"] = [q["rmst"] for q in qs]
-        cols["median"] = [q["median"] for q in qs]
+        if curves:
+            cols["median"] = [q["median"] for q in qs]
         if response and self.response_model_ is not None:
             boosters = [None] + (self.response_members_ if interval is not None else [])
             cols["p_response"] = [self._response_matrix(Xa, js, b) for b in boosters]
@@ -116,6 +134,21 @@ class OutcomeTableMixin:
                 out[name], out[f"{name}_lower"], out[f"{name}_upper"] = (
                     est.ravel(), lo.ravel(), hi.ravel())
         return pd.DataFrame(out)
+
+    def rmst_band(self, X, horizon=24, modalities=None, interval=0.9):
+        """Bootstrap percentile band ``(lower, upper)`` of the RMST to ``horizon``, (n, k).
+
+        The same band as ``predict_outcomes(..., interval=interval)["rmst_<h>_lower"/"_upper"]``
+        (columns in ``modalities`` order, default all), from the ensemble members only: no
+        repeated scoring of the full-data fit when its estimates are already at hand.
+        """
+        Xa = self._X(X)
+        mods = self.modalities_ if modalities is None else [str(m) for m in modalities]
+        js = [self._idx(m) for m in mods]
+        vals = [self._quantities(a, Xa, js, np.empty(0), float(horizon), curves=False)["rmst"]
+                for a in self.members_]
+        _, lo, hi = self._wrap([None] + vals, interval)
+        return lo, hi
 
     def _objective_scores(self, X, objective: str, arms=None, booster=None) -> np.ndarray:
         """Score matrix (n, M) for a policy objective, higher = better."""
@@ -133,7 +166,7 @@ class OutcomeTableMixin:
                 f"or 'response' (e.g. 'rmst24'). Got {objective!r} instead."
             )
         t = float(m.group(2))
-        q = self._quantities(arms, Xa, js, np.array([t]), t)
+        q = self._quantities(arms, Xa, js, np.array([t]), t, curves=m.group(1) != "rmst")
         return q["rmst"] if m.group(1) == "rmst" else q["surv"][:, :, 0]
 
     def policy(self, X, allowed=None, objective="rmst24", confidence=None,

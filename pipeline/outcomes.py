@@ -103,11 +103,9 @@ class OutcomePredictor:
         p_resp = grid("p_response") if "p_response" in table else np.full((n, k), np.nan)
         lo = hi = np.full((n, k), np.nan)
         if self.has_interval and intervals:
-            band = self.model.predict_outcomes(X, times=[self.horizon], horizon=self.horizon,
-                                               modalities=self.observed, interval=self.level,
-                                               response=False)
-            lo = band[f"rmst_{self.horizon:g}_lower"].to_numpy(dtype=float).reshape(n, k)
-            hi = band[f"rmst_{self.horizon:g}_upper"].to_numpy(dtype=float).reshape(n, k)
+            # members only (the full fit's estimates are in the table above)
+            lo, hi = self.model.rmst_band(X, horizon=self.horizon, modalities=self.observed,
+                                          interval=self.level)
         shap = base = None
         if explain:
             shap, base = self._explain(X)
@@ -303,7 +301,8 @@ def contrast_block(owner: OutcomePredictor, pred: Predictions, rows: list[int], 
         total = float(row.sum())
         out.append({
             "a": a, "b": b,
-            "unit": f"{unit} (margin of {a} minus margin of {b})",
+            "unit": (f"{unit} ({a} minus {b})" if "cumulative hazard" in unit
+                     else f"{unit} (margin of {a} minus margin of {b})"),
             "direction": (f"Negative values favour {a} (lower predicted hazard of death "
                           f"under {a} than under {b}); positive values favour {b}."
                           if "hazard" in unit else

@@ -118,3 +118,32 @@ def test_stratified_round_trip_and_legacy_load(tmp_path, non_ph):
     meta_path.write_text(json.dumps(meta))
     legacy = ModalityOutcomeModel.load(tmp_path / "m")
     assert legacy.baseline == "pooled" and legacy.main_.baselines is None
+
+
+def test_rmst_stacked_equals_each_baseline():
+    from models.curves import BreslowBaseline, rmst_stacked
+
+    rng = np.random.default_rng(0)
+    bases = []
+    for n in (40, 900, 150, 2000):  # few knots (exact sums) and many (interpolated grid)
+        t = np.sort(rng.exponential(20.0, n))
+        bases.append(BreslowBaseline(t, np.cumsum(rng.uniform(0.2, 1.0, n) / n)))
+    assert {b.rmst_grid(24.0) is None for b in bases} == {True, False}
+    margins = rng.normal(0.0, 1.5, (300, 4))
+    margins[:3] = [[-40.0] * 4, [25.0] * 4, [0.0] * 4]  # outside the interpolation grids
+    cache = {}
+    for _ in range(2):  # second call: cached tables
+        got = rmst_stacked(bases, margins, 24.0, cache)
+        want = np.column_stack([b.rmst(margins[:, c], 24.0) for c, b in enumerate(bases)])
+        assert np.allclose(got, want, rtol=0, atol=1e-9)
+    one = rmst_stacked(bases, margins[[5]], 24.0, cache)
+    assert np.array_equal(one, got[[5]])  # one patient == the same patient in a batch
+
+
+def test_rmst_band_equals_outcome_table_band(non_ph):
+    (X, y, a, _), _ = non_ph
+    m = ModalityOutcomeModel(learner="s", n_bootstrap=4).fit(X, y, a)
+    tab = m.predict_outcomes(X.iloc[:20], horizon=24, interval=0.8)
+    lo, hi = m.rmst_band(X.iloc[:20], horizon=24, interval=0.8)
+    assert np.array_equal(lo.ravel(), tab["rmst_24_lower"].to_numpy())
+    assert np.array_equal(hi.ravel(), tab["rmst_24_upper"].to_numpy())

@@ -135,7 +135,9 @@ def test_shap_factors_in_contract_terms(recommender, examples):
     assert all(not f.field.startswith("etiology_") for m in rec.modalities for f in m.factors)
     c = rec.contrast
     assert c["a"] == rec.recommended and c["b"] == rec.runner_up
-    assert "log hazard ratio" in c["unit"]
+    # stratified baselines (the default): the contrast includes log H0_a(h) - log H0_b(h)
+    stratified = recommender.bundle.model.main_.baselines is not None
+    assert ("log cumulative hazard at 24" if stratified else "log hazard ratio") in c["unit"]
     shown = sum(f["shap"] for f in c["factors"])
     assert math.isclose(c["base_value"] + shown + c["other_factors"], c["difference"],
                         abs_tol=1e-4)  # factors are rounded to 5 decimals
