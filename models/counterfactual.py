@@ -9,6 +9,10 @@ biased. Learners (``learner``):
   inverse-propensity weights (multinomial logistic propensity) so that every arm is
   reweighted towards the whole cohort's covariate distribution.
 
+xgboost Cox S-learners get one Breslow baseline hazard per modality by default
+(``baseline="stratified"``, a stratified Cox model): modalities then differ in the shape
+of their survival curves, not only by a hazard ratio.
+
 Response (optional binary outcome) always uses one pooled calibrated classifier on
 ``X`` + one-hot modality (S-style, with the same weights), because response labels
 are scarcer than survival times.
@@ -34,6 +38,9 @@ from .propensity import PropensityModel, crossfit_propensity, ipw_weights, overl
 
 LEARNERS = ("s", "t", "ipw-s", "ipw-t")
 BASES = ("xgboost", "coxph", "rsf")
+BASELINES = ("stratified", "pooled")
+MIN_ARM_EVENTS = 5
+"""Fewest events of a modality for its own (stratified) baseline; below: the pooled one."""
 
 
 def _onehot_names(modalities) -> list[str]:
@@ -41,31 +48,49 @@ def _onehot_names(modalities) -> list[str]:
 
 
 class ArmSet:
-    """Fitted outcome models of one ensemble member (S: one model; T: one per modality)."""
+    """Fitted outcome models of one ensemble member (S: one model; T: one per modality).
 
-    def __init__(self, kind: str, models: list, n_features: int, n_modalities: int):
+    ``baselines`` (S-learners with ``baseline="stratified"``): one Breslow cumulative
+    baseline hazard per modality, fitted on that modality's patients and the shared
+    margin, so that ``S(t | x, m) = exp(-H0_m(t) exp(f(x, m)))``. ``None``: the model's
+    own (pooled) baseline.
+    """
+
+    def __init__(self, kind: str, models: list, n_features: int, n_modalities: int,
+                 baselines: list | None = None):
         self.kind, self.models = kind, models
         self.p, self.M = n_features, n_modalities
+        self.baselines = baselines
+        self._stack_caches: dict = {}
         self.factoring = None  # ModalityFactoring of an xgboost S-learner, once enabled
+        self.factor_margins = False
 
-    def enable_factoring(self, nthread: int = 1) -> list:
-        """Factored batch scoring for an xgboost S-learner (:mod:`models.factored`); returns
-        the sub-boosters it added (none for T-learners and other bases)."""
+    def stack_cache(self, js: tuple) -> dict:
+        """Per-modality-subset cache of :func:`models.curves.rmst_stacked` tables."""
+        return self._stack_caches.setdefault(js, {})
+
+    def enable_factoring(self, nthread: int = 1, margins: bool = True) -> list:
+        """Factored batch scoring for an xgboost S-learner (:mod:`models.factored`): of the
+        margins too, or (``margins=False``) of the SHAP values only. Returns the sub-boosters
+        it added (none for T-learners and other bases)."""
         booster = getattr(self.models[0], "booster_", None)
         if self.kind != "s" or booster is None:
             return []
+        self.factor_margins = margins
         if self.factoring is None:
             from .factored import ModalityFactoring
 
             self.factoring = ModalityFactoring(booster, [self.p + j for j in range(self.M)],
                                                nthread)
-        return self.factoring.boosters()
+            return self.factoring.boosters()
+        return []
 
-    def factored(self, n_rows: int) -> bool:
-        """Use the factoring for a call on ``n_rows`` patients?"""
+    def factored(self, n_rows: int, what: str = "margins") -> bool:
+        """Use the factoring for ``what`` (``"margins"`` or ``"shap"``) of ``n_rows`` patients?"""
         from .factored import FACTORED_MIN_ROWS
 
-        return self.factoring is not None and n_rows >= FACTORED_MIN_ROWS
+        return (self.factoring is not None and n_rows >= FACTORED_MIN_ROWS
+                and (what == "shap" or self.factor_margins))
 
     def zero_design(self, Xa: np.ndarray) -> np.ndarray:
         """The S design with every modality column 0 (the factoring's ``X0``)."""
@@ -95,6 +120,13 @@ class ArmSet:
     def outcomes(self, Xa, j, what: str, arg=None) -> np.ndarray:
         """One quantity for modality index ``j`` (works for every base)."""
         model, D = self.model_for(j), self.design(Xa, j)
+        if self.baselines is not None:
+            base, margin = self.baselines[j], model._margin(D)
+            if what == "surv":
+                return base.survival(margin, np.atleast_1d(arg))
+            if what == "rmst":
+                return base.rmst(margin, arg)
+            return base.median(margin)
         if what == "surv":
             return model.predict_survival(D, arg)
         if what == "rmst":
@@ -114,6 +146,15 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
         :class:`~models.CoxPHPeer` or :class:`~models.RSFPeer` (not savable).
     n_bootstrap : int
         Ensemble members for intervals (0 = no intervals).
+    baseline : {"stratified", "pooled"}
+        Baseline hazard of xgboost Cox S-learners. ``"stratified"`` (default): one
+        Breslow baseline per modality on the shared margin (a stratified Cox model,
+        ``S(t | x, m) = exp(-H0_m(t) exp(f(x, m)))``), so each modality keeps its own
+        survival-curve shape: treatments differ in *when* they act (perioperative
+        deaths then a cured plateau after surgery; a steady hazard reduction on
+        systemic therapy), which one proportional-hazards baseline cannot express.
+        Same prediction cost as ``"pooled"`` (one baseline for all modalities).
+        T-learners always have one baseline per modality; other bases ignore it.
     survival_params, response_params : dict, optional
         Keyword parameters of the base survival model / :class:`~models.ResponseModel`.
     propensity_C : float
@@ -132,13 +173,14 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
     random_state, n_jobs : int
     """
 
-    def __init__(self, *, learner="ipw-s", base="xgboost", n_bootstrap=20,
-                 survival_params=None, response_params=None, propensity_C=1.0,
-                 propensity_clip=0.01, propensity_folds=5, propensity_features=False,
-                 random_state=0, n_jobs=1):
+    def __init__(self, *, learner="s", base="xgboost", n_bootstrap=20,
+                 baseline="stratified", survival_params=None, response_params=None,
+                 propensity_C=1.0, propensity_clip=0.01, propensity_folds=5,
+                 propensity_features=False, random_state=0, n_jobs=1):
         self.learner = learner
         self.base = base
         self.n_bootstrap = n_bootstrap
+        self.baseline = baseline
         self.survival_params = survival_params
         self.response_params = response_params
         self.propensity_C = propensity_C
@@ -175,6 +217,9 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
                              + _onehot_names(self.modalities_))
             r = None if rounds is None else rounds[0]
             models = [self._new_base(seed, r).fit(D, y, sample_weight=w)]
+            if self._stratified():
+                return ArmSet(kind, models, Xa.shape[1], M,
+                              self._arm_baselines(models[0], D.to_numpy(), y, codes, w))
         else:
             models = []
             for j in range(M):
@@ -184,6 +229,25 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
                 models.append(self._new_base(seed + j, r).fit(
                     D, y[sel], sample_weight=None if w is None else w[sel]))
         return ArmSet(kind, models, Xa.shape[1], M)
+
+    def _stratified(self) -> bool:
+        return (self.baseline == "stratified" and self.base == "xgboost"
+                and self.learner in ("s", "ipw-s"))
+
+    def _arm_baselines(self, model, D, y, codes, w) -> list:
+        """Breslow baseline of each modality on its patients' margins (same weights as the fit)."""
+        from .curves import BreslowBaseline
+
+        margin = model._margin(D)
+        out = []
+        for j in range(len(self.modalities_)):
+            sel = codes == j
+            if y["event"][sel].sum() < MIN_ARM_EVENTS:
+                out.append(model.baseline_)
+                continue
+            out.append(BreslowBaseline.fit(margin[sel], y["event"][sel], y["time"][sel],
+                                           None if w is None else w[sel]))
+        return out
 
     def fit(self, X, y, modality, response=None) -> ModalityOutcomeModel:
         """Fit on observational data.
@@ -205,6 +269,17 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
             raise ModelInputError(
                 f"The 'learner'/'base' parameters of ModalityOutcomeModel must be in "
                 f"{LEARNERS} / {BASES}. Got {self.learner!r} / {self.base!r} instead."
+            )
+        if self.baseline not in BASELINES:
+            raise ModelInputError(
+                f"The 'baseline' parameter of ModalityOutcomeModel must be in {BASELINES}. "
+                f"Got {self.baseline!r} instead."
+            )
+        if self._stratified() and (self.survival_params or {}).get("objective", "cox") != "cox":
+            raise ModelInputError(
+                "The 'baseline' parameter of ModalityOutcomeModel can be 'stratified' only for "
+                "Cox models (a baseline hazard). Got survival objective "
+                f"{self.survival_params.get('objective')!r} instead. Hint: baseline='pooled'."
             )
         frame = check_frame(X, "fit")
         event, time = check_survival_y(y, "fit")
@@ -295,14 +370,17 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
     # --------------------------------------------------------------- predicting
     def enable_factored_scoring(self) -> list:
         """Score xgboost S-learners under every modality in factored form for large batches
-        (:mod:`models.factored`: same values up to float32 rounding, several times faster).
+        (:mod:`models.factored`: same values up to float32 rounding, several times faster):
+        the bootstrap members (intervals) and the SHAP values. The full fit's margins (point
+        estimates, hence rankings) keep the stacked scoring, so they are bit-identical for a
+        patient alone and in a batch.
 
         Returns the sub-boosters created (callers that change ``nthread`` of the model's
         boosters must change theirs too). No effect for T-learners and other bases.
         """
         self._check()
-        added = []
-        for arms in [self.main_, *self.members_]:
+        added = self.main_.enable_factoring(self.n_jobs, margins=False)
+        for arms in self.members_:
             added += arms.enable_factoring(self.n_jobs)
         return added
 
@@ -464,6 +542,8 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
             "feature_names_in_": self.feature_names_in_, "arm_kind": self.main_.kind,
             "model_columns_": self.model_columns_,
             "n_members": len(self.members_), "n_arms": len(self.main_.models),
+            "baselines": [None if a.baselines is None else [b.to_dict() for b in a.baselines]
+                          for a in [self.main_] + self.members_],
             "propensity_model_": self.propensity_model_.to_dict(),
             "propensity_overlap_": self.propensity_overlap_.reset_index().to_dict("list"),
             "response_members": resp})
@@ -473,6 +553,7 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
         """Load a model written by :meth:`save`."""
         from pathlib import Path
 
+        from .curves import BreslowBaseline
         from .peers import CoxPHPeer
         from .persistence import load_booster, read_meta
         from .response import ResponseModel
@@ -480,15 +561,20 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
 
         root = Path(directory)
         meta = read_meta(root, "ModalityOutcomeModel")
-        self = cls(**meta["params"])
+        params = dict(meta["params"])
+        params.setdefault("baseline", "pooled")  # saved before stratified baselines existed
+        self = cls(**params)
         self.modalities_ = list(meta["modalities_"])
         self.feature_names_in_ = list(meta["feature_names_in_"])
         base_cls = SurvivalModel if self.base == "xgboost" else CoxPHPeer
         M = len(self.modalities_)
         self.model_columns_ = list(meta["model_columns_"])
         p = len(self.model_columns_)
+        stored = meta.get("baselines") or [None] * (meta["n_members"] + 1)
         sets = [ArmSet(meta["arm_kind"], [base_cls.load(root / f"member{b}" / f"arm{j}")
-                                      for j in range(meta["n_arms"])], p, M)
+                                      for j in range(meta["n_arms"])], p, M,
+                       None if stored[b] is None else [BreslowBaseline.from_dict(d)
+                                                       for d in stored[b]])
                 for b in range(meta["n_members"] + 1)]
         self.main_, self.members_ = sets[0], sets[1:]
         self.propensity_model_ = PropensityModel.from_dict(meta["propensity_model_"])

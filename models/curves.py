@@ -65,6 +65,12 @@ class BreslowBaseline:
         return np.exp(-np.outer(r, self.at(times)))
 
     def _rmst_terms(self, horizon: float):
+        key = ("terms", float(horizon))
+        if key not in self._rmst_cache:
+            self._rmst_cache[key] = self._rmst_terms_uncached(float(horizon))
+        return self._rmst_cache[key]
+
+    def _rmst_terms_uncached(self, horizon: float):
         inner = self.times[self.times < horizon]
         knots = np.concatenate([[0.0], inner, [float(horizon)]])
         widths = np.diff(knots)  # S is constant on [knots[j], knots[j+1])
@@ -77,9 +83,11 @@ class BreslowBaseline:
         for start in range(0, r.shape[0], chunk):
             rr = r[start : start + chunk]
             e = np.exp(-np.outer(rr, h))
-            out[start : start + chunk] = e @ widths
+            # row-wise sums, not BLAS matrix-vector products: a row's result must not depend
+            # on how many rows share the call (one patient == the same patient in a batch)
+            out[start : start + chunk] = (e * widths).sum(axis=1)
             if deriv:  # d RMST / d margin = -r * sum_j w_j h_j exp(-r h_j)
-                d[start : start + chunk] = -rr * (e @ (widths * h))
+                d[start : start + chunk] = -rr * (e * (widths * h)).sum(axis=1)
         return (out, d) if deriv else out
 
     def rmst(self, margin, horizon: float) -> np.ndarray:
@@ -94,9 +102,26 @@ class BreslowBaseline:
         stay well under a second.
         """
         margin = np.asarray(margin, dtype=float)
+        table = self.rmst_grid(horizon)
+        if table is None:
+            widths, h = self._rmst_terms(float(horizon))
+            return self._rmst_exact(margin, widths, h)
+        grid, f, df = table
+        out = np.empty_like(margin)
+        inside = (margin >= grid[0]) & (margin < grid[-1])
+        if (~inside).any():
+            out[~inside] = self._rmst_exact(margin[~inside], *self._rmst_terms(float(horizon)))
+        m = margin[inside]
+        i = np.minimum(((m - grid[0]) / self.GRID_STEP).astype(int), len(grid) - 2)
+        out[inside] = _hermite(m, i, grid, f, df)
+        return out
+
+    def rmst_grid(self, horizon: float):
+        """(margin grid, RMST, d RMST / d margin) used to interpolate the RMST to ``horizon``,
+        or None when the RMST is computed exactly (few knots). Cached per horizon."""
         widths, h = self._rmst_terms(float(horizon))
         if len(h) <= self.EXACT_RMST_MAX_KNOTS:
-            return self._rmst_exact(margin, widths, h)
+            return None
         key = float(horizon)
         if key not in self._rmst_cache:
             # grid over margins where H(horizon) > 1e-6 and H(first event) < 30; outside
@@ -106,19 +131,7 @@ class BreslowBaseline:
             hi = np.ceil(np.log(30.0 / max(h[1], 1e-300)) / self.GRID_STEP) * self.GRID_STEP
             grid = np.arange(lo, hi + self.GRID_STEP / 2, self.GRID_STEP)
             self._rmst_cache[key] = (grid, *self._rmst_exact(grid, widths, h, deriv=True))
-        grid, f, df = self._rmst_cache[key]
-        out = np.empty_like(margin)
-        inside = (margin >= grid[0]) & (margin < grid[-1])
-        if (~inside).any():
-            out[~inside] = self._rmst_exact(margin[~inside], widths, h)
-        m = margin[inside]
-        i = np.minimum(((m - grid[0]) / self.GRID_STEP).astype(int), len(grid) - 2)
-        step = grid[i + 1] - grid[i]
-        u = (m - grid[i]) / step
-        h00, h10 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u
-        h01, h11 = -2 * u**3 + 3 * u**2, u**3 - u**2
-        out[inside] = h00 * f[i] + h10 * step * df[i] + h01 * f[i + 1] + h11 * step * df[i + 1]
-        return out
+        return self._rmst_cache[key]
 
     def median(self, margin) -> np.ndarray:
         """Median survival time; ``inf`` where ``S`` stays above 0.5 within follow-up."""
@@ -134,6 +147,82 @@ class BreslowBaseline:
     @classmethod
     def from_dict(cls, d: dict) -> BreslowBaseline:
         return cls(np.asarray(d["times"], float), np.asarray(d["cumhaz"], float))
+
+
+def _hermite(m, i, grid, f, df):
+    """Cubic-Hermite interpolation of ``f`` (derivative ``df``) at ``m`` in cell ``i``."""
+    step = grid[i + 1] - grid[i]
+    u = (m - grid[i]) / step
+    h00, h10 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u
+    h01, h11 = -2 * u**3 + 3 * u**2, u**3 - u**2
+    return h00 * f[i] + h10 * step * df[i] + h01 * f[i + 1] + h11 * step * df[i + 1]
+
+
+def rmst_stacked(baselines: list, margins: np.ndarray, horizon: float,
+                 cache: dict | None = None) -> np.ndarray:
+    """RMST (n, k) of ``margins[:, c]`` under ``baselines[c]``, in one vectorised pass.
+
+    Equals ``baselines[c].rmst(margins[:, c], horizon)`` column by column (same grids, same
+    interpolation), without a Python call per column: a stratified model scores all its
+    modalities at about the cost of one pooled baseline. ``cache`` (a dict owned by the caller,
+    for a fixed list of baselines) keeps the stacked interpolation tables between calls.
+    """
+    margins = np.asarray(margins, dtype=float)
+    key = float(horizon)
+    if cache is None or key not in cache:
+        tables = [b.rmst_grid(horizon) for b in baselines]
+        interp = [c for c, t in enumerate(tables) if t is not None]
+        stacked = None
+        if interp:
+            sizes = np.array([len(tables[c][0]) for c in interp])
+            offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            grid, f, df = (np.concatenate([tables[c][k] for c in interp]) for k in range(3))
+            stacked = (sizes, offsets, grid, f, df, grid[offsets], grid[offsets + sizes - 1])
+        exact = [c for c, t in enumerate(tables) if t is None]
+        padded = None
+        if exact:  # exact sums of every few-knot baseline at once: pad with zero widths
+            terms = [baselines[c]._rmst_terms(key) for c in exact]
+            K = max(len(w) for w, _ in terms)
+            W, Hm = np.zeros((len(exact), K)), np.zeros((len(exact), K))
+            for r, (w, h) in enumerate(terms):
+                W[r, : len(w)], Hm[r, : len(h)] = w, h
+            padded = (W, Hm)
+        entry = (interp, exact, stacked, padded)
+        if cache is not None:
+            cache[key] = entry
+    else:
+        entry = cache[key]
+    interp, exact, stacked, padded = entry
+    out = np.empty_like(margins)
+    if exact:  # few knots (small arms): exact sums
+        W, Hm = padded
+        r = np.exp(margins[:, exact])
+        for start in range(0, r.shape[0], 512):
+            rr = r[start : start + 512]
+            out[start : start + 512, exact] = (np.exp(-rr[:, :, None] * Hm[None]) * W[None]).sum(-1)
+    if stacked is None:
+        return out
+    sizes, offsets, grid, f, df, first, last = stacked
+    sub = margins[:, interp] if exact else margins
+    part = np.empty_like(sub)
+    _stacked_interp(sub, part, sizes, offsets, grid, f, df, first, last,
+                    [baselines[c] for c in interp], key)
+    out[:, interp] = part
+    return out
+
+
+def _stacked_interp(margins, out, sizes, offsets, grid, f, df, first, last, baselines, horizon):
+    inside = (margins >= first[None, :]) & (margins < last[None, :])
+    cols = np.broadcast_to(np.arange(len(baselines)), margins.shape)[inside]
+    m = margins[inside]
+    local = np.minimum(((m - first[cols]) / BreslowBaseline.GRID_STEP).astype(int),
+                       sizes[cols] - 2)
+    out[inside] = _hermite(m, offsets[cols] + local, grid, f, df)
+    if not inside.all():  # near-certain survival or death (rare): exact sums
+        for c in np.flatnonzero(~inside.all(axis=0)):
+            rows = ~inside[:, c]
+            out[rows, c] = baselines[c]._rmst_exact(margins[rows, c],
+                                                    *baselines[c]._rmst_terms(horizon))
 
 
 def step_rmst(times: np.ndarray, surv: np.ndarray, horizon: float) -> np.ndarray:

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .curves import rmst_stacked
 from .errors import ModelInputError
 from .explain import UNITS, Explanation, contrast, from_contribs, tree_shap
 
@@ -26,21 +27,35 @@ def _groups(columns) -> dict:
 class OutcomeTableMixin:
     """Vectorised multi-modality scoring, policy and explanations."""
 
-    def _quantities(self, arms, Xa, js, times, horizon, rmst_only=False) -> dict:
+    def _quantities(self, arms, Xa, js, times, horizon, curves=True) -> dict:
         """Dict of arrays (n, len(js)[, len(times)]) for one ensemble member.
 
-        ``rmst_only``: only ``"rmst"`` is computed for the xgboost base (the others are left
-        unset); what an interval of the RMST alone needs.
+        ``curves=False`` computes the RMST only (``surv`` and ``median`` are None).
         """
         n, k = Xa.shape[0], len(js)
-        surv = np.empty((n, k, len(times)))
-        rmst, med = np.empty((n, k)), np.empty((n, k))
-        if self.base == "xgboost" and arms.kind == "s":
+        surv = np.empty((n, k, len(times))) if curves else None
+        rmst = np.empty((n, k))
+        med = np.empty((n, k)) if curves else None
+        if self.base == "xgboost" and arms.kind == "s" and arms.baselines is not None:
+            # stratified: one margin call, then each modality's own baseline hazard
+            marg = arms.margins(Xa, js)
+            bases = [arms.baselines[j] for j in js]
+            rmst[:] = rmst_stacked(bases, marg, horizon, arms.stack_cache(tuple(js)))
+            if curves:
+                cache = arms.stack_cache(tuple(js))
+                key = ("cumhaz", times.tobytes())
+                if key not in cache:
+                    cache[key] = np.stack([b.at(times) for b in bases])  # (k, len(times))
+                cumhaz = cache[key]
+                surv[:] = np.exp(-np.exp(marg)[:, :, None] * cumhaz[None, :, :])
+                for c, b in enumerate(bases):
+                    med[:, c] = b.median(marg[:, c])
+        elif self.base == "xgboost" and arms.kind == "s":
             # one model for every modality: read every quantity off all margins at once
             marg = arms.margins(Xa, js)
             m, flat = arms.model_for(js[0]), marg.ravel()
             rmst[:] = m.rmst_from_margin(flat, horizon).reshape(n, k)
-            if not rmst_only:
+            if curves:
                 surv[:] = m.survival_from_margin(flat, times).reshape(n, k, len(times))
                 med[:] = m.median_from_margin(flat).reshape(n, k)
         elif self.base == "xgboost":
@@ -48,7 +63,7 @@ class OutcomeTableMixin:
             for c, j in enumerate(js):
                 m = arms.model_for(j)
                 rmst[:, c] = m.rmst_from_margin(marg[:, c], horizon)
-                if not rmst_only:
+                if curves:
                     surv[:, c] = m.survival_from_margin(marg[:, c], times)
                     med[:, c] = m.median_from_margin(marg[:, c])
         else:
@@ -58,11 +73,12 @@ class OutcomeTableMixin:
 
             for c, j in enumerate(js):
                 model = arms.model_for(j)
-                curves = model.predict_survival_function(arms.design(Xa, j), return_array=True)
+                curves_ = model.predict_survival_function(arms.design(Xa, j), return_array=True)
                 grid = model.unique_times_
-                surv[:, c] = step_at(grid, curves, times)
-                rmst[:, c] = step_rmst(grid, curves, horizon)
-                med[:, c] = step_median(grid, curves)
+                rmst[:, c] = step_rmst(grid, curves_, horizon)
+                if curves:
+                    surv[:, c] = step_at(grid, curves_, times)
+                    med[:, c] = step_median(grid, curves_)
         return {"surv": surv, "rmst": rmst, "median": med}
 
     def _response_matrix(self, Xa, js, booster=None) -> np.ndarray:
@@ -78,7 +94,7 @@ class OutcomeTableMixin:
         return p.reshape(len(js), n).T
 
     def predict_outcomes(self, X, times=(6, 12, 24, 36), horizon=24, modalities=None,
-                         interval=None, response=True) -> pd.DataFrame:
+                         interval=None, response=True, curves=True) -> pd.DataFrame:
         """Every outcome of every patient under every (or the given) modality.
 
         Returns a long frame, one row per (patient, modality), patient-major, with
@@ -88,7 +104,8 @@ class OutcomeTableMixin:
         reached), ``p_response`` (if a response model was fitted) and, with
         ``interval``, ``<column>_lower`` / ``<column>_upper`` bootstrap percentiles.
         ``response=False`` skips the response model (and its members): faster when only the
-        survival quantities are wanted.
+        survival quantities are wanted. ``curves=False`` skips ``surv_<t>`` and ``median``
+        (RMST only; ``times`` is then ignored): the cheapest interval band.
         """
         Xa = self._X(X)
         mods = self.modalities_ if modalities is None else [str(m) for m in modalities]
@@ -97,10 +114,12 @@ class OutcomeTableMixin:
         horizon = float(horizon)
         n, k = Xa.shape[0], len(js)
         arms = [self.main_] + (self.members_ if interval is not None else [])
-        qs = [self._quantities(a, Xa, js, times, horizon) for a in arms]
-        cols = {f"surv_{t:g}": [q["surv"][:, :, i] for q in qs] for i, t in enumerate(times)}
+        qs = [self._quantities(a, Xa, js, times, horizon, curves) for a in arms]
+        cols = ({f"surv_{t:g}": [q["surv"][:, :, i] for q in qs] for i, t in enumerate(times)}
+                if curves else {})
         cols[f"rmst_{horizon:g}"] = [q["rmst"] for q in qs]
-        cols["median"] = [q["median"] for q in qs]
+        if curves:
+            cols["median"] = [q["median"] for q in qs]
         if response and self.response_model_ is not None:
             boosters = [None] + (self.response_members_ if interval is not None else [])
             cols["p_response"] = [self._response_matrix(Xa, js, b) for b in boosters]
@@ -131,7 +150,7 @@ class OutcomeTableMixin:
         js = [self._idx(m) for m in mods]
         horizon = float(horizon)
         at = np.array([horizon])
-        members = [self._quantities(a, Xa, js, at, horizon, rmst_only=True)["rmst"]
+        members = [self._quantities(a, Xa, js, at, horizon, curves=False)["rmst"]
                    for a in self.members_]
         return self._band(members, interval)
 
@@ -151,7 +170,7 @@ class OutcomeTableMixin:
                 f"or 'response' (e.g. 'rmst24'). Got {objective!r} instead."
             )
         t = float(m.group(2))
-        q = self._quantities(arms, Xa, js, np.array([t]), t)
+        q = self._quantities(arms, Xa, js, np.array([t]), t, curves=m.group(1) != "rmst")
         return q["rmst"] if m.group(1) == "rmst" else q["surv"][:, :, 0]
 
     def policy(self, X, allowed=None, objective="rmst24", confidence=None,
@@ -248,7 +267,7 @@ class OutcomeTableMixin:
         out = {}
         if arms.kind == "s":
             model = arms.models[0]
-            if arms.factored(n):
+            if arms.factored(n, "shap"):
                 ex = from_contribs(arms.factoring.contribs(arms.zero_design(Xa), js),
                                    model.feature_names_in_, unit)
             else:
@@ -272,17 +291,29 @@ class OutcomeTableMixin:
 
         Same background (the training data of the one model for S-learners), so the
         contrast is exact: ``base_values + values.sum(1) = margin_a - margin_b``, a log
-        hazard ratio of a vs b for Cox S-learners (negative = a lowers the hazard).
-        For T-learners each modality has its own baseline hazard; give ``horizon`` to
-        add ``log H0_a(horizon) - log H0_b(horizon)`` to the base value, making the
-        contrast a difference of log cumulative hazards at ``horizon``.
+        hazard ratio of a vs b for Cox S-learners with one pooled baseline (negative = a
+        lowers the hazard). For T-learners and stratified S-learners each modality has
+        its own baseline hazard; give ``horizon`` to add ``log H0_a(horizon) -
+        log H0_b(horizon)`` to the base value, making the contrast a difference of log
+        cumulative hazards at ``horizon``.
         """
         ea, eb = self.explain(X, a), self.explain(X, b)
         out = contrast(ea, eb)
-        if self.main_.kind == "t" and horizon is not None:
-            ma, mb = self.main_.models[self._idx(a)], self.main_.models[self._idx(b)]
-            if ma.objective == "cox":
-                off = np.log(ma.baseline_.at([horizon])[0]) - np.log(mb.baseline_.at([horizon])[0])
+        if horizon is not None:
+            off = self.baseline_offset(a, b, horizon)
+            if off is not None:
                 out = Explanation(out.values, out.base_values + off,
                                   f"difference in log cumulative hazard at {horizon:g}")
         return out
+
+    def baseline_offset(self, a, b, horizon) -> float | None:
+        """``log H0_a(horizon) - log H0_b(horizon)`` when modalities have their own baseline
+        hazards (T-learners, stratified S-learners; Cox), else None (one shared baseline)."""
+        arms, ia, ib = self.main_, self._idx(a), self._idx(b)
+        if arms.baselines is not None:
+            ha, hb = arms.baselines[ia], arms.baselines[ib]
+        elif arms.kind == "t" and arms.models[ia].objective == "cox":
+            ha, hb = arms.models[ia].baseline_, arms.models[ib].baseline_
+        else:
+            return None
+        return float(np.log(ha.at([horizon])[0]) - np.log(hb.at([horizon])[0]))

@@ -153,7 +153,8 @@ class OutcomePredictor:
 
         For an S-learner (one model, one background) SHAP(a) - SHAP(b) is exact and equals
         ``ModalityOutcomeModel.explain_contrast``; it is taken from the per-modality values
-        already computed. Other learners go through ``explain_contrast`` (which adds the
+        already computed (plus the baseline-hazard offset at the horizon for stratified
+        baselines). Other learners go through ``explain_contrast`` (which adds the
         baseline-hazard offset of T-learners at the RMST horizon).
         """
         from models.explain import UNITS
@@ -162,8 +163,12 @@ class OutcomePredictor:
             ca, cb = self.column[a], self.column[b]
             values = pred._shap[rows, ca] - pred._shap[rows, cb]
             base = pred._base[rows, ca] - pred._base[rows, cb]
-            unit = UNITS.get(self.objective, "margin")
-            return pd.DataFrame(values, columns=self.group_order), base, f"difference in {unit}"
+            unit = f"difference in {UNITS.get(self.objective, 'margin')}"
+            offset = self.model.baseline_offset(a, b, self.horizon)
+            if offset is not None:  # stratified baselines: as explain_contrast(horizon=...)
+                base = base + offset
+                unit = f"difference in log cumulative hazard at {self.horizon:g}"
+            return pd.DataFrame(values, columns=self.group_order), base, unit
         ex = self.model.explain_contrast(pred.X.iloc[rows], a, b, horizon=self.horizon)
         names = [self.groups.get(c, c) for c in ex.values.columns]
         order = list(dict.fromkeys(names))
@@ -297,7 +302,8 @@ def contrast_block(owner: OutcomePredictor, pred: Predictions, rows: list[int], 
         total = float(row.sum())
         out.append({
             "a": a, "b": b,
-            "unit": f"{unit} (margin of {a} minus margin of {b})",
+            "unit": (f"{unit} ({a} minus {b})" if "cumulative hazard" in unit
+                     else f"{unit} (margin of {a} minus margin of {b})"),
             "direction": (f"Negative values favour {a} (lower predicted hazard of death "
                           f"under {a} than under {b}); positive values favour {b}."
                           if "hazard" in unit else

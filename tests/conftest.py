@@ -18,7 +18,7 @@ EXAMPLES = ROOT / "examples"
 TINY_N = 600
 TINY_SEED = 20261129
 TINY_OUTCOME_MODEL = {
-    "learner": "ipw-s",
+    "learner": "s",
     "n_bootstrap": 4,
     "survival_params": {"n_estimators": 60, "learning_rate": 0.1, "early_stopping_rounds": None},
     "response_params": {"n_estimators": 60, "learning_rate": 0.1},

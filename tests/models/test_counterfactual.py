@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import simulate
 from sksurv.nonparametric import kaplan_meier_estimator
+from survival_sim import simulate
 
 from models import ModalityOutcomeModel, check_survival_curves
 from models.errors import ModelInputError

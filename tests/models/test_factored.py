@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import simulate
+from survival_sim import simulate
 
 from models import ModalityOutcomeModel
 from models.factored import FACTORED_MIN_ROWS
@@ -32,6 +32,9 @@ def test_factored_margins_and_shap_equal_the_stacked_ones(s_model):
     added = model.enable_factored_scoring()
     try:
         assert added and all(a.factoring is not None for a in [model.main_, *model.members_])
+        # the full fit: SHAP only (its margins = point estimates stay bit-identical)
+        assert model.main_.factored(len(Xb), "shap") and not model.main_.factored(len(Xb))
+        assert all(a.factored(len(Xb)) for a in model.members_)
         n_parts = sum(p is not None for p in model.main_.factoring.parts)
         assert 0 < n_parts <= len(model.modalities_)
         tab = model.predict_outcomes(Xb, times=times, horizon=24, interval=0.8)
@@ -41,8 +44,8 @@ def test_factored_margins_and_shap_equal_the_stacked_ones(s_model):
         for arms in [model.main_, *model.members_]:
             arms.factoring = None
     for col in plain_tab.columns:
-        if col in ("modality", "index", "row"):
-            assert (tab[col] == plain_tab[col]).all()
+        if col in ("modality", "index", "row") or not col.endswith(("_lower", "_upper")):
+            assert (tab[col] == plain_tab[col]).all(), col  # point estimates: identical
         else:
             np.testing.assert_allclose(tab[col], plain_tab[col], rtol=1e-5, atol=1e-5,
                                        err_msg=col)
@@ -59,8 +62,9 @@ def test_small_calls_and_t_learners_are_not_factored(s_model):
     model, X = s_model
     model.enable_factored_scoring()
     try:
-        assert not model.main_.factored(FACTORED_MIN_ROWS - 1)
-        assert model.main_.factored(FACTORED_MIN_ROWS)
+        assert not model.members_[0].factored(FACTORED_MIN_ROWS - 1)
+        assert model.members_[0].factored(FACTORED_MIN_ROWS)
+        assert not model.main_.factored(FACTORED_MIN_ROWS - 1, "shap")
     finally:
         for arms in [model.main_, *model.members_]:
             arms.factoring = None
