@@ -37,6 +37,7 @@ class EvaluateParams:
     risk_horizon_months: float
     guideline: str
     peers: dict[str, dict[str, Any]]
+    bootstrap: int = 200
 
 
 def predicted_rmst(model, X: pd.DataFrame, horizon: float) -> np.ndarray:
@@ -173,14 +174,21 @@ def shap_importance(model, X: pd.DataFrame, groups: dict, n: int = 400, seed: in
 
 def evaluate_peers(ep: EvaluateParams, tp, bundle, recommend_params, train, test, X_train,
                    X_test, y_test, modality_test, truth, allowed, observed_idx,
-                   guideline_idx) -> dict:
-    """Fit each peer on the same split; same metrics, its policy through the same recommender."""
+                   guideline_idx, ours: dict) -> tuple[dict, dict]:
+    """Fit each peer on the same split; same metrics, its policy through the same recommender.
+
+    Returns (peer rows, comparisons): for each peer, ours minus the peer's integrated Brier
+    score and share of gain captured, with paired bootstrap intervals over the test patients
+    (``ours``: our ``surv`` at ``times_months`` and policy ``choice``)."""
     from models import metrics
     from pipeline.bundle import Bundle
     from pipeline.train import make_outcome_model, targets
 
     y_train, mod_train, resp_train = targets(train)
-    results = {}
+    results, comparisons = {}, {}
+    boot = {"n_boot": ep.bootstrap, "seed": tp.seed}
+    oracle_idx = (np.where(allowed, truth, -np.inf).argmax(axis=1) if truth is not None
+                  else None)
     for name, overrides in ep.peers.items():
         started = time.perf_counter()
         model = make_outcome_model(tp, **dict(overrides))
@@ -192,6 +200,8 @@ def evaluate_peers(ep: EvaluateParams, tp, bundle, recommend_params, train, test
         rep = metrics.survival_report(y_train, y_test, risk, surv, ep.times_months)
         row = {"fit_seconds": round(fit_s, 2), "harrell_c": rep["harrell_c"],
                "uno_c": rep["uno_c"], "ibs": rep["ibs"], "mean_auc": rep["mean_auc"]}
+        comparisons[name] = {"ibs_diff": metrics.ibs_difference(
+            y_train, y_test, ours["surv"], surv, ep.times_months, **boot)}
         if truth is not None:
             pred = predicted_rmst(model, X_test, ep.rmst_horizon_months)
             peer = Bundle(bundle.matrix, model, {"model_version": name}, bundle.background,
@@ -203,14 +213,25 @@ def evaluate_peers(ep: EvaluateParams, tp, bundle, recommend_params, train, test
                        policy_value=cf["policy_value_months"]["model"],
                        gain_captured=cf["gain_captured"]["model"],
                        regret_months=cf["regret_months"]["model"])
+            comparisons[name]["gain_diff"] = metrics.gain_difference(
+                truth, ours["choice"], choice, observed_idx, oracle_idx, **boot)
         results[name] = row
         log.info("peer %-10s fit %.1fs  Harrell %.3f  Uno %s  gain %s", name, fit_s,
                  rep["harrell_c"], _fmt(rep["uno_c"]), _fmt(row.get("gain_captured")))
-    return results
+    return results, comparisons
 
 
 def _fmt(v):
     return "n/a" if v is None else f"{v:.3f}"
+
+
+def _interval(d) -> str:
+    """``+0.012 [-0.004, +0.027]`` from a :func:`models.metrics.paired_bootstrap` result."""
+    if not d or d.get("estimate") is None:
+        return "n/a"
+    if d.get("lower") is None:
+        return f"{d['estimate']:+.4f}"
+    return f"{d['estimate']:+.4f} [{d['lower']:+.4f}, {d['upper']:+.4f}]"
 
 
 def truth_matrix(truth: pd.DataFrame, ids: pd.Series, column: str) -> np.ndarray | None:
@@ -267,9 +288,16 @@ def run(args, params: dict) -> dict:
                     "metrics and policy values are skipped")
 
     log.info("fitting %d peers on the same split", len(ep.peers))
-    result["peers"] = evaluate_peers(ep, tp, bundle, rp, train, test, X_train, X_test, y_test,
-                                     modality_test, truth if has_truth else None, allowed,
-                                     observed_idx, guideline_idx)
+    ours = {"surv": factual_predictions(bundle.model, X_test, modality_test,
+                                        np.asarray(ep.times_months, float),
+                                        ep.risk_horizon_months)[1],
+            "choice": choice if has_truth else None}
+    result["peers"], result["versus_peers"] = evaluate_peers(
+        ep, tp, bundle, rp, train, test, X_train, X_test, y_test, modality_test,
+        truth if has_truth else None, allowed, observed_idx, guideline_idx, ours)
+    for name, comp in result["versus_peers"].items():
+        log.info("ours - %-10s IBS %s  gain %s", name, _interval(comp["ibs_diff"]),
+                 _interval(comp.get("gain_diff")))
     result["peers"]["ours"] = {
         "fit_seconds": bundle.settings.get("fit_seconds"),
         "harrell_c": factual["overall"]["harrell_c"], "uno_c": factual["overall"]["uno_c"],
@@ -328,6 +356,11 @@ def run(args, params: dict) -> dict:
         for key, value in row.items():
             if isinstance(value, (int, float)):
                 flat[f"peer.{name}.{key}"] = value
+    for name, comp in result["versus_peers"].items():
+        for key, d in comp.items():
+            for part in ("estimate", "lower", "upper"):
+                if isinstance(d.get(part), (int, float)):
+                    flat[f"versus.{name}.{key}.{part}"] = d[part]
     for key, value in flat.items():
         log.info("%-40s %s", key, _fmt(value))
     return flat

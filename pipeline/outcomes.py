@@ -9,6 +9,7 @@ training has no model: its outcomes are missing and it is never a candidate.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -50,6 +51,7 @@ class OutcomePredictor:
         self._boosters = boosters(self.model) + (enable() if enable is not None else [])
         self._batch_threads = max(1, int(getattr(self.model, "n_jobs", 1) or 1))
         self._threads = None
+        self._pinned = None  # thread count forced by single_threaded()
         self.matrix = bundle.matrix
         self.times = tuple(float(t) for t in params.survival_times_months)
         self.horizon = float(params.rmst_horizon_months)
@@ -75,6 +77,17 @@ class OutcomePredictor:
         self.min_propensity = float(getattr(params, "min_propensity", 0.0))
         self.has_propensity = getattr(self.model, "propensity_model_", None) is not None
 
+    @contextlib.contextmanager
+    def single_threaded(self):
+        """Every prediction on one thread inside the block (callers that run predictions in
+        parallel threads themselves); the previous setting comes back on exit."""
+        before, self._pinned = self._pinned, 1
+        self._use_threads(1)  # now, before any thread predicts: no set_param races inside
+        try:
+            yield
+        finally:
+            self._pinned = before
+
     def _use_threads(self, n_rows: int) -> None:
         """One thread for small calls, the model's ``n_jobs`` for batches.
 
@@ -83,6 +96,8 @@ class OutcomePredictor:
         370 ms instead of 20 ms per ``recommend()``); a batch of thousands gains from it.
         """
         want = 1 if n_rows < BATCH_THREADS_FROM else self._batch_threads
+        if self._pinned is not None:
+            want = self._pinned
         if want != self._threads:
             for booster in self._boosters:
                 booster.set_param({"nthread": want})
@@ -201,7 +216,9 @@ class Predictions:
         report = [t.index(tt) for tt in owner.times]
         curve = [t.index(float(tt)) for tt in CURVE_MONTHS[1:]]
         self._report = surv[:, :, report].tolist()
-        self._curve = surv[:, :, curve].tolist()
+        # the curve starts at S(0) = 1: prepended here, once per batch, not per row
+        self._curve = np.concatenate([np.ones(surv.shape[:2] + (1,)), surv[:, :, curve]],
+                                     axis=2).tolist()
         self._months = CURVE_MONTHS.tolist()
         self._rmst_l, self._lo, self._hi = rmst.tolist(), lo.tolist(), hi.tolist()
         self._median, self._p = median.tolist(), p_resp.tolist()
@@ -253,7 +270,7 @@ class Predictions:
         c = self._cols[j]
         if c < 0:
             return {"months": [], "survival": []}
-        return {"months": self._months, "survival": [1.0] + self._curve[i][c]}
+        return {"months": self._months, "survival": self._curve[i][c]}
 
     def factors(self, i: int, j: int, derived) -> tuple:
         """(top SHAP factors in contract terms, base value) of modality ``j`` for row ``i``."""

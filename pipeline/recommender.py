@@ -27,6 +27,7 @@ import functools
 import gc
 import logging
 import math
+import os
 import threading
 from pathlib import Path
 from types import MappingProxyType
@@ -62,6 +63,8 @@ _URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/", "s3://", "gs://", "h
                 "https://", "dbfs:/")
 _COST_RANK = {t: i for i, t in enumerate(COST_TIERS)}
 _BATCH_CHUNK = 2048
+_BATCH_WORKERS = min(2, os.cpu_count() or 1)
+"""Chunks scored at a time by recommend_batch (threads; see Recommender._batch_chunks)."""
 
 
 class Recommender:
@@ -239,22 +242,47 @@ class Recommender:
 
     def _batch_chunks(self, valid, positions, refs, ruleset, prefs, explain, intervals, out,
                       bar) -> None:
-        """Score ``valid`` in chunks of ``_BATCH_CHUNK`` rows into ``out`` (by position)."""
+        """Score ``valid`` in chunks of ``_BATCH_CHUNK`` rows into ``out`` (by position).
+
+        With more than one chunk and more than one core, two chunks are scored at a time in
+        threads, the models on one thread each: one chunk's xgboost scoring (which releases
+        the GIL) overlaps the other's Python assembly. Chunks are independent and land by
+        position, so the results are the same as one after the other.
+        """
+        starts = list(range(0, len(valid), _BATCH_CHUNK))
+
+        def one(start):
+            part = valid.iloc[start:start + _BATCH_CHUNK]
+            return start, self._score_chunk(part, ruleset, prefs, explain, intervals,
+                                            refs[start:start + _BATCH_CHUNK])
+
+        def place(start, recs):
+            for pos, rec in zip(positions[start:start + _BATCH_CHUNK], recs, strict=True):
+                out[pos] = rec
+            bar.update(len(recs))
+
+        workers = min(_BATCH_WORKERS, len(starts))
+        if workers < 2:
+            for start in starts:
+                place(*one(start))
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self.predictor.single_threaded(), ThreadPoolExecutor(workers) as pool:
+            for start, recs in pool.map(one, starts):
+                place(start, recs)
+
+    def _score_chunk(self, part, ruleset, prefs, explain, intervals, refs) -> list:
+        """Recommendations for the rows of ``part`` (valid contract records)."""
         from features.derive import derive
         from guidelines import assess_frame
 
-        for start in range(0, len(valid), _BATCH_CHUNK):
-            part = valid.iloc[start:start + _BATCH_CHUNK]
-            derived = derive(part)
-            X = self.bundle.matrix.transform(derived)
-            assessments = assess_frame(derived, ruleset)
-            pred = self.predictor.predict(X, explain=explain, intervals=intervals)
-            rows = _records(derived) if explain else [{}] * len(part)  # factor values only
-            recs = self._assemble(pred, X, rows, assessments, prefs,
-                                  refs[start:start + _BATCH_CHUNK])
-            for pos, rec in zip(positions[start:start + _BATCH_CHUNK], recs, strict=True):
-                out[pos] = rec
-            bar.update(len(part))
+        derived = derive(part)
+        X = self.bundle.matrix.transform(derived)
+        assessments = assess_frame(derived, ruleset)
+        pred = self.predictor.predict(X, explain=explain, intervals=intervals)
+        rows = _records(derived) if explain else [{}] * len(part)  # factor values only
+        return self._assemble(pred, X, rows, assessments, prefs, refs)
 
     # --- assembly ----------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from sksurv.util import Surv
 from models import SurvivalModel
 from models.metrics import (
     calibration_table,
+    gain_difference,
+    ibs_difference,
     pehe,
     policy_report,
     policy_value,
@@ -57,3 +59,34 @@ def test_counterfactual_metrics():
     assert bad["captured_gain"] == pytest.approx(0.0) and bad["regret"] == pytest.approx(2.0)
     allowed = np.array([[True, False, True], [True, True, False]])
     assert policy_report(true, [0, 0], allowed=allowed)["oracle_value"] == pytest.approx(7.5)
+
+
+def test_ibs_difference_is_the_reported_difference_with_a_paired_interval(cohort):
+    X, y, _, _ = cohort
+    tr, te = slice(0, 800), slice(800, None)
+    m = SurvivalModel().fit(X.iloc[tr], y[tr])
+    times = [6, 12, 24, 500]  # 500 is clipped, as in survival_report
+    good = m.predict_survival(X.iloc[te], times)
+    flat = np.tile(good.mean(axis=0), (len(good), 1))  # no discrimination
+    d = ibs_difference(y[tr], y[te], good, flat, times, n_boot=100, seed=1)
+    ibs_good = survival_report(y[tr], y[te], m.predict(X.iloc[te]), good, times)["ibs"]
+    ibs_flat = survival_report(y[tr], y[te], m.predict(X.iloc[te]), flat, times)["ibs"]
+    assert d["estimate"] == pytest.approx(ibs_good - ibs_flat)
+    assert d["lower"] < d["estimate"] < d["upper"] < 0  # clearly better than no model
+    assert d["level"] == 0.95 and d["n_boot"] == 100
+    same = ibs_difference(y[tr], y[te], good, good, times, n_boot=50)
+    assert same["estimate"] == same["lower"] == same["upper"] == 0.0
+    assert ibs_difference(y[tr], y[te], good, flat, [500, 600])["estimate"] is None
+
+
+def test_gain_difference_against_oracle_and_observed():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(12, 3, size=(500, 4))
+    oracle = truth.argmax(axis=1)
+    observed = rng.integers(0, 4, 500)
+    d = gain_difference(truth, oracle, observed, observed, oracle, n_boot=100)
+    assert d["estimate"] == pytest.approx(1.0) and d["lower"] == pytest.approx(1.0)
+    half = np.where(rng.random(500) < 0.5, oracle, observed)
+    d = gain_difference(truth, half, oracle, observed, oracle, n_boot=200, seed=3)
+    assert -0.65 < d["lower"] < d["estimate"] < d["upper"] < -0.35
+    assert gain_difference(truth, oracle, oracle, oracle, oracle)["estimate"] is None

@@ -456,3 +456,30 @@ def test_data_support_guard_ranks_extrapolations_last(recommender, examples):
         if any(m.data_support for m in ranked):
             assert rec.modality(rec.recommended).data_support
         assert all(m.data_support for m in off.recommend(examples[name]).modalities)
+
+
+def test_parallel_chunks_equal_one_after_the_other(recommender, patient_rows, monkeypatch,
+                                                    same):
+    """Batches of several chunks are scored two chunks at a time (threads): same results."""
+    from pipeline import recommender as module
+
+    rows = patient_rows.iloc[:90]
+    monkeypatch.setattr(module, "_BATCH_CHUNK", 16)
+    monkeypatch.setattr(module, "_BATCH_WORKERS", 1)
+    serial = recommender.recommend_batch(rows, explain=True)
+    monkeypatch.setattr(module, "_BATCH_WORKERS", 2)
+    threads = set()
+    real = module.Recommender._score_chunk
+
+    def spy(self, *a, **kw):
+        import threading
+
+        threads.add(threading.get_ident())
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(module.Recommender, "_score_chunk", spy)
+    parallel = recommender.recommend_batch(rows, explain=True)
+    assert len(threads) == 2  # really ran in two threads
+    assert recommender.predictor._pinned is None  # thread setting restored
+    for i, (a, b) in enumerate(zip(serial, parallel, strict=True)):
+        same(a.to_dict(), b.to_dict(), f"row {i}")
