@@ -302,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # BundleError, ParamsError, RuleSetError: messages carry the fix
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # `hcc ... | head`: the reader left; no traceback, quiet exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -162,3 +162,16 @@ def test_console_script(tiny_bundle):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["recommended"] == "supportive_care"
+
+
+def test_closed_pipe_exits_without_a_traceback(tmp_path):
+    """`hcc validate cohort.csv | head -1`: the reader leaves early; no BrokenPipeError trace."""
+    script = BIN / "hcc"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,age_years\n" + "".join(f"p{i},{200 + i}\n" for i in range(5000)))
+    proc = subprocess.run(f"{' '.join(cmd)} validate {bad} --show 5000 | head -1", shell=True,
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
+    assert proc.stdout.strip()
