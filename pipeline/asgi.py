@@ -21,6 +21,7 @@ Run it with ``hcc serve`` or ``python -m pipeline.asgi --model URI [--port P] [-
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -189,7 +190,13 @@ def create_app():
     params = model.metadata.get_params_schema()
     specs = {p.name: p for p in params.params} if params is not None else {}
     max_mb = float(os.environ.get(MAX_BODY_ENV) or _DEFAULT_MAX_BODY_MB)
-    return RequestGuard(scoring_server.init(model), specs, int(max_mb * 1024 * 1024))
+    app = RequestGuard(scoring_server.init(model), specs, int(max_mb * 1024 * 1024))
+    # The model, MLflow and the web stack live as long as the process: move them out of the
+    # cyclic collector's generations, whose full passes re-traversed them all during requests
+    # (measured, 8 clients: p99 290-310 ms with, 170-200 ms without those pauses).
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def main(argv=None) -> int:

