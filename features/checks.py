@@ -99,8 +99,11 @@ def _missing_mask(values: np.ndarray, containers: np.ndarray | None = None) -> n
     if containers is None:
         containers = _container_mask(values)
     mask &= ~containers
-    mask |= np.fromiter((isinstance(v, str) and not v.strip() for v in values), bool,
-                        len(values))
+    try:
+        strings = pd.Series(values, dtype=object).str.strip()  # NaN for every non-string cell
+    except (AttributeError, TypeError):  # pandas: no string cell (or bytes): none is blank
+        return mask
+    mask |= (strings == "").to_numpy(dtype=bool)
     return mask
 
 

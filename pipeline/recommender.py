@@ -244,8 +244,8 @@ class Recommender:
                       bar) -> None:
         """Score ``valid`` in chunks of ``_BATCH_CHUNK`` rows into ``out`` (by position).
 
-        With more than one chunk and more than one core, two chunks are scored at a time in
-        threads, the models on one thread each: one chunk's xgboost scoring (which releases
+        With more than one chunk and more than one core (and SHAP or intervals asked), two
+        chunks are scored at a time in threads, the models on one thread each: one chunk's xgboost scoring (which releases
         the GIL) overlaps the other's Python assembly. Chunks are independent and land by
         position, so the results are the same as one after the other.
         """
@@ -261,7 +261,9 @@ class Recommender:
                 out[pos] = rec
             bar.update(len(recs))
 
-        workers = min(_BATCH_WORKERS, len(starts))
+        # the threads pay off when model work (bootstrap members, SHAP) is a large share;
+        # point estimates alone leave Python assembly (one GIL) as the cost
+        workers = min(_BATCH_WORKERS, len(starts)) if (explain or intervals) else 1
         if workers < 2:
             for start in starts:
                 place(*one(start))
@@ -332,7 +334,7 @@ class Recommender:
             eligibility = ("forbidden" if m in assessment.forbidden else
                            "review" if m in assessment.review else "allowed")
             factors, base = pred.factors(i, j, derived)
-            items.append(ModalityAssessment(
+            items.append(ModalityAssessment.assemble(
                 modality=m, label=MODALITY_LABELS[m], eligibility=eligibility,
                 hits=tuple(hits_by_modality[m]), excluded_because=why,
                 cost_tier=self.params.cost_tiers[m],

@@ -483,3 +483,21 @@ def test_parallel_chunks_equal_one_after_the_other(recommender, patient_rows, mo
     assert recommender.predictor._pinned is None  # thread setting restored
     for i, (a, b) in enumerate(zip(serial, parallel, strict=True)):
         same(a.to_dict(), b.to_dict(), f"row {i}")
+
+
+def test_assemble_equals_the_constructor():
+    from dataclasses import FrozenInstanceError
+
+    from pipeline.recommendation import ModalityAssessment
+
+    kw = dict(modality="tace", label="TACE", eligibility="allowed", hits=(),
+              excluded_because=(), cost_tier="low", candidate=True, outcomes={"x": 1.0},
+              score=1.0, data_support=True, factors=(), factors_base_value=None,
+              curve={"months": [0.0], "survival": [1.0]})
+    fast = ModalityAssessment.assemble(**kw)
+    assert fast == ModalityAssessment(**kw) and fast.to_dict() == ModalityAssessment(
+        **kw).to_dict()
+    with pytest.raises(FrozenInstanceError):
+        fast.score = 2.0
+    with pytest.raises(TypeError, match="expected the fields"):
+        ModalityAssessment.assemble(modality="tace")
