@@ -14,7 +14,7 @@ The same identity holds for path-dependent TreeSHAP contributions (per-tree addi
 term cancels in the difference). One whole-booster pass plus k small ones replace k whole passes:
 on the default model about 4x fewer tree evaluations, 2.7x faster margins for 2,000 patients x
 10 modalities. Results equal the stacked scoring up to float32 rounding of the tree sums
-(< 1e-6 on the margin). :class:`~models.counterfactual.ArmSet` uses it only for batches of at
+(< 1e-6 on the margin). :class:`~models.arms.ArmSet` uses it only for batches of at
 least ``FACTORED_MIN_ROWS`` patients (below that, per-call overhead wins), and
 :meth:`~models.ModalityOutcomeModel.enable_factored_scoring` only for the bootstrap members and
 SHAP values: the full fit's margins (point estimates, rankings) stay bit-identical whether a
