@@ -158,7 +158,7 @@ class _Scrubber:
             return None
         body = b"".join(self.chunks)
         status = self.start["status"]
-        if any(s in body for s in self.secrets):
+        if _quotes(body, self.secrets):
             return await _error(self.send, status, "INTERNAL_ERROR" if status >= 500 else
                                 "BAD_REQUEST", "the request was rejected; its error message "
                                 "quoted patient data and was withheld (see the request "
@@ -167,6 +167,25 @@ class _Scrubber:
         headers.append((b"content-length", str(len(body)).encode()))
         await self.send(dict(self.start, headers=headers))
         await self.send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _quotes(body: bytes, secrets: list[bytes]) -> bool:
+    """Does an error body quote one of ``secrets``?
+
+    MLflow's errors quote the input in ``message`` (and ``stack_trace``); only those are
+    searched in a JSON body, so a rejected batch whose body carries every row's result costs
+    one pass over a short text per patient, not over the whole body. A body that is not a JSON
+    object is searched whole.
+    """
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict):
+        texts = [str(doc[k]).encode() for k in ("message", "stack_trace") if k in doc]
+    else:
+        texts = [body]
+    return any(s in text for text in texts for s in secrets)
 
 
 async def _error(send, status: int, code: str, message: str) -> None:

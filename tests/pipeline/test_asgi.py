@@ -131,3 +131,21 @@ def test_other_routes_and_non_json_untouched():
     assert status == 200 and seen["body"] == b"a,b\n1,2\n" * 3
     status, _, _ = _call(RequestGuard(app, SPECS, 1000), b"a,b\n1,2\n", content_type=b"text/csv")
     assert status == 200 and seen["body"] == b"a,b\n1,2\n"
+
+
+def test_large_rejected_batch_is_scanned_in_linear_time():
+    """A 20,000-row batch rejected with every row's result in the body: the patient_id scan
+    reads the error message per id, not the whole body per id (which took minutes)."""
+    import time
+
+    ids = [f"MRN-{i:06d}" for i in range(20_000)]
+    body = json.dumps({"dataframe_records": [{"patient_id": i, "age_years": 60} for i in ids]})
+    reply = json.dumps({"error_code": "INVALID_PARAMETER_VALUE",
+                        "message": "1 of 20000 patient record(s) invalid (row 7: ecog: ...)",
+                        "predictions": [{"row": k, "ok": True, "recommendation": {
+                            "patient_ref": f"ref{k}", "curve": list(range(25))}}
+                            for k in range(20_000)]}).encode()
+    started = time.perf_counter()
+    status, out, _ = _call(RequestGuard(_app(400, reply)[0], SPECS, 10**9), body.encode())
+    assert status == 400 and len(out["predictions"]) == 20_000  # kept: quotes no patient_id
+    assert time.perf_counter() - started < 20
