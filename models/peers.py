@@ -170,6 +170,9 @@ class RSFPeer(_ImputingPeer):
             max_features=self.max_features, max_samples=self.max_samples,
             n_jobs=self.n_jobs, random_state=self.random_state)
         self.forest_.fit(Xa, Surv.from_arrays(event, time), sample_weight=sample_weight)
+        # predict on one thread: the threaded forest sums its trees in completion order, so
+        # the same fit gave predictions differing in the last bits from run to run
+        self.forest_.set_params(n_jobs=1)
         self.unique_times_ = np.asarray(self.forest_.unique_times_, dtype=float)
         return self
 
