@@ -76,7 +76,7 @@ def measure(config: dict) -> dict:
         X_test = bundle.matrix.transform(test)
         y_train, _, _ = targets(train)
         y_test, modality, response = targets(test)
-        factual, _, _ = factual_metrics(bundle.model, X_test, y_train, y_test, modality,
+        factual, _, _, _ = factual_metrics(bundle.model, X_test, y_train, y_test, modality,
                                         response, ep)
         phases["evaluate"] = {"seconds": round(time.perf_counter() - t0, 2),
                               **peak_mib(resettable)}

@@ -206,19 +206,11 @@ def serve_command(model: str, port: int, host: str = "127.0.0.1", workers: int =
             "--port", str(int(port)), "--workers", str(int(workers))]
 
 
-def serve_env(env: dict | None = None) -> dict:
-    """Environment of the server process: the project's interpreter directory first on PATH
-    (console scripts of the environment resolve without an activated venv)."""
-    env = dict(os.environ if env is None else env)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
 def cmd_serve(args) -> int:
     """Serve the model on 127.0.0.1 (loopback only); Ctrl-C stops it."""
     from pipeline import tracking
 
-    env = serve_env()
+    env = dict(os.environ)
     # models:/ URIs resolve against the project's tracking store unless one is configured
     env.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri())
     cmd = serve_command(args.model, args.port, workers=args.workers)

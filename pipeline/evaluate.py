@@ -58,7 +58,9 @@ def factual_predictions(model, X, modality, times, risk_horizon):
     return risk, surv
 
 
-def factual_metrics(model, X, y_train, y_test, modality, response, ep: EvaluateParams) -> dict:
+def factual_metrics(model, X, y_train, y_test, modality, response, ep: EvaluateParams):
+    """(metrics, risk, survival at ``times_months``, calibration table) under the received
+    modality on the held-out set."""
     from models import metrics
 
     times = np.asarray(ep.times_months, float)
@@ -88,7 +90,7 @@ def factual_metrics(model, X, y_train, y_test, modality, response, ep: EvaluateP
         resp[rows] = model.predict_response(X.iloc[rows], m)
     if np.isfinite(response).sum() > 20:
         out["response"] = metrics.response_report(response, resp)
-    return out, risk, table
+    return out, risk, surv, table
 
 
 def recommender_policy(bundle, test: pd.DataFrame, ruleset: str, recommend_params) -> np.ndarray:
@@ -262,8 +264,8 @@ def run(args, params: dict) -> dict:
     out_dir = Path(args.plots)
 
     log.info("factual metrics on %d held-out patients", len(test))
-    factual, risk, cal_table = factual_metrics(bundle.model, X_test, y_train, y_test,
-                                               modality_test, response_test, ep)
+    factual, risk, surv, cal_table = factual_metrics(bundle.model, X_test, y_train, y_test,
+                                                     modality_test, response_test, ep)
     result: dict = {"n_test": len(test), "has_truth": has_truth, "factual": factual}
 
     allowed, guideline_idx = guideline_allowed(test, ep.guideline)
@@ -288,10 +290,7 @@ def run(args, params: dict) -> dict:
                     "metrics and policy values are skipped")
 
     log.info("fitting %d peers on the same split", len(ep.peers))
-    ours = {"surv": factual_predictions(bundle.model, X_test, modality_test,
-                                        np.asarray(ep.times_months, float),
-                                        ep.risk_horizon_months)[1],
-            "choice": choice if has_truth else None}
+    ours = {"surv": surv, "choice": choice if has_truth else None}
     result["peers"], result["versus_peers"] = evaluate_peers(
         ep, tp, bundle, rp, train, test, X_train, X_test, y_test, modality_test,
         truth if has_truth else None, allowed, observed_idx, guideline_idx, ours)

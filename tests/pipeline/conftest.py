@@ -77,11 +77,11 @@ def rest_server(mlflow_store):
 
     A dict with ``port``, ``url`` (the /invocations URL) and ``log`` (the server's output file).
     """
-    from pipeline.cli import serve_command, serve_env
+    from pipeline.cli import serve_command
 
     port = free_port()
     log = mlflow_store["work"] / "server.log"
-    env = serve_env(dict(mlflow_store["env"], MLFLOW_TRACKING_URI=mlflow_store["uri"]))
+    env = dict(mlflow_store["env"], MLFLOW_TRACKING_URI=mlflow_store["uri"])
     with log.open("w") as fh:
         proc = subprocess.Popen(serve_command(CHAMPION, port), env=env, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True)
