@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create the virtual environment (if none is active) and install the project
 
 run: install  ## dvc repro on the embedded default (synthetic cohort), then a summary
-	$(BIN)/python -m pipeline.run
+	$(BIN)/python -m pipeline.stages.run
 
 test: install  ## the test suite
 	$(BIN)/python -m pytest

@@ -29,7 +29,7 @@ PROFILE_ROWS = 4_096
 
 def measure(config: dict) -> dict:
     from benchmarks.bench_common import patient_frame
-    from pipeline.recommender import Recommender
+    from pipeline.recommender.api import Recommender
 
     n, explain, intervals = int(config["n"]), bool(config["explain"]), bool(config["intervals"])
     rec = Recommender.from_bundle(config["bundle"])

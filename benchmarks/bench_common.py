@@ -142,7 +142,7 @@ def peak_mib(since_reset: bool) -> dict:
 def patient_frame(n: int, seed: int, with_id: bool = True):
     """``n`` simulated patients (contract patient fields only) from the default synthetic DGP."""
     from features.contract import PATIENT_FIELDS
-    from pipeline.simulate import SyntheticParams, simulate_cohort
+    from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
 
     cohort, _ = simulate_cohort(n, seed, SyntheticParams.default())
     cols = [c for c in PATIENT_FIELDS if c in cohort.columns and (with_id or c != "patient_id")]

@@ -24,7 +24,7 @@ MODES = {
 def measure(config: dict) -> dict:
     """Child: load the bundle, warm up, time every mode; optional cProfile of the SHAP call."""
     from benchmarks.bench_common import patient_records
-    from pipeline.recommender import Recommender, recommend
+    from pipeline.recommender.api import Recommender, recommend
 
     warmup, timed = int(config["warmup"]), int(config["timed"])
     started = time.perf_counter()

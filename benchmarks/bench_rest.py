@@ -1,9 +1,9 @@
 """The REST endpoint under load: the server ``hcc serve`` starts (MLflow's scoring server behind
-the request guard of :mod:`pipeline.asgi`) on a free 127.0.0.1 port, then a bounded load
+the request guard of :mod:`pipeline.serving.rest`) on a free 127.0.0.1 port, then a bounded load
 generator.
 
-The bundle is logged as the project's pyfunc model (:func:`pipeline.package.log_model`) to a
-temporary SQLite tracking store, served with :func:`pipeline.cli.serve_command` (as many uvicorn
+The bundle is logged as the project's pyfunc model (:func:`pipeline.serving.packaging.log_model`) to a
+temporary SQLite tracking store, served with :func:`pipeline.serving.cli.serve_command` (as many uvicorn
 workers as ``hcc serve`` starts: one per core), and hit by ``clients``
 threads, each with its own keep-alive HTTP connection, for ``seconds`` seconds: one
 single-patient ``dataframe_records`` request at a time per client (default request params: SHAP
@@ -42,7 +42,7 @@ def log_pyfunc(bundle: str, work: Path) -> tuple[str, str]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from pipeline.package import log_model
+    from pipeline.serving.packaging import log_model
 
     uri = f"sqlite:///{work / 'mlflow.db'}"
     old = os.environ.get("MLFLOW_TRACKING_URI")
@@ -69,7 +69,7 @@ def default_workers() -> int:
 def start_server(model_uri: str, tracking_uri: str, port: int, log_path: Path,
                  workers: int | None = None, timeout_s: float = 180.0) -> subprocess.Popen:
     """Start the ``hcc serve`` server and wait for /ping; raises RuntimeError with the log tail."""
-    from pipeline.cli import serve_command
+    from pipeline.serving.cli import serve_command
 
     cmd = serve_command(model_uri, port, workers=workers or default_workers())
     env = dict(child_env(), MLFLOW_TRACKING_URI=tracking_uri)

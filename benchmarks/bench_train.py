@@ -3,10 +3,10 @@
 Each child simulates ``n`` patients (default synthetic DGP), derives the clinical features,
 splits 70/30 as the ``split`` stage does (params.yaml ``split``), then
 
-* trains with :func:`pipeline.train.train_bundle` and the params.yaml ``train`` section (model
+* trains with :func:`pipeline.recommender.training.train_bundle` and the params.yaml ``train`` section (model
   matrix, cross-fitted propensities, xgboost Cox S-learner, bootstrap members, response model,
   SHAP background, bundle written to a temporary directory);
-* evaluates factually on the held-out 30% with :func:`pipeline.evaluate.factual_metrics`
+* evaluates factually on the held-out 30% with :func:`pipeline.stages.evaluate.factual_metrics`
   (predictions under the received modality, Harrell/Uno C, integrated Brier score,
   time-dependent AUC, calibration, response metrics; no peers, no counterfactual part).
 
@@ -42,12 +42,12 @@ def measure(config: dict) -> dict:
     import numpy as np
 
     from features import derive
-    from pipeline.bundle import load_bundle
-    from pipeline.evaluate import EvaluateParams, factual_metrics
-    from pipeline.params import build, read_yaml
-    from pipeline.simulate import SyntheticParams, simulate_cohort
-    from pipeline.split import split_frame
-    from pipeline.train import TrainParams, targets, train_bundle
+    from pipeline.config import build, read_yaml
+    from pipeline.recommender.bundle import load_bundle
+    from pipeline.recommender.training import TrainParams, targets, train_bundle
+    from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
+    from pipeline.stages.evaluate import EvaluateParams, factual_metrics
+    from pipeline.stages.split import split_frame
 
     params = read_yaml(ROOT / "params.yaml")
     tp = build(TrainParams, params["train"], "train")

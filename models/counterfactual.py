@@ -28,6 +28,8 @@ models. Time unit = the unit of ``y`` (months in this project).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -431,8 +433,6 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
 
         Not available for ``base="rsf"`` (the forest has no pickle-free format).
         """
-        from pathlib import Path
-
         from .persistence import ModelFileError, save_booster, write_meta
 
         self._check()
@@ -465,8 +465,6 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
     @classmethod
     def load(cls, directory) -> ModalityOutcomeModel:
         """Load a model written by :meth:`save`."""
-        from pathlib import Path
-
         from .curves import BreslowBaseline
         from .peers import CoxPHPeer
         from .persistence import load_booster, read_meta

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,20 @@ def write_frame(path: str | Path, frame: pd.DataFrame) -> None:
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
+
+
+@dataclass(frozen=True)
+class ValidateParams:
+    """``validate:`` section of params.yaml: when a cohort file is accepted.
+
+    Attributes
+    ----------
+    max_invalid_share : float
+        Largest share of invalid rows (0-1) with which a cohort is still accepted (the invalid
+        rows are reported and left out); above it the cohort is rejected.
+    """
+
+    max_invalid_share: float
 
 
 def read_cohort(path: str | Path) -> pd.DataFrame:

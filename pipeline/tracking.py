@@ -1,6 +1,7 @@
 """MLflow tracking wiring shared by every stage.
 
-* Tracking store: SQLite at the repository root (``sqlite:///<repo>/mlflow.db``) unless
+* Tracking store: SQLite in the project directory (``sqlite:///<project>/mlflow.db``, see
+  :func:`pipeline.config.project_root`) unless
   ``MLFLOW_TRACKING_URI`` names another (a team server). The experiment is created with an
   absolute artifact location (``<repo>/mlartifacts``), so runs started from any directory agree.
 * One parent run per ``dvc repro`` with a child run per stage. ``make run`` creates the parent
@@ -18,6 +19,8 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from pipeline.config import project_root
+
 log = logging.getLogger(__name__)
 
 PARENT_ENV = "HCC_MLFLOW_PARENT_RUN_ID"
@@ -25,18 +28,9 @@ EXPERIMENT_ENV = "HCC_MLFLOW_EXPERIMENT"
 DEFAULT_EXPERIMENT = "hcc-recommender"
 
 
-def repo_root(start: Path | None = None) -> Path:
-    """The directory holding ``dvc.yaml`` (searching upwards from ``start`` or the cwd)."""
-    here = (start or Path.cwd()).resolve()
-    for path in (here, *here.parents):
-        if (path / "dvc.yaml").is_file():
-            return path
-    return here
-
-
 def tracking_uri(root: Path | None = None) -> str:
     """``MLFLOW_TRACKING_URI`` if set, else the embedded SQLite store at the repository root."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root or repo_root()) / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root or project_root()) / 'mlflow.db'}"
 
 
 def experiment_name() -> str:
@@ -47,7 +41,7 @@ def setup(root: Path | None = None):
     """Point MLflow at the store and make sure the experiment exists; returns its id."""
     import mlflow
 
-    root = root or repo_root()
+    root = root or project_root()
     mlflow.set_tracking_uri(tracking_uri(root))
     name = experiment_name()
     exp = mlflow.get_experiment_by_name(name)
@@ -62,7 +56,7 @@ def setup(root: Path | None = None):
 
 def git_commit(root: Path | None = None) -> str:
     """The current commit (with ``-dirty`` when the work tree has changes), or ``unknown``."""
-    root = root or repo_root()
+    root = root or project_root()
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()

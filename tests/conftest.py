@@ -2,7 +2,7 @@
 
 ~600 simulated patients and fast model parameters (few shallow boosting rounds, 4 bootstrap
 members for the intervals): the same code paths as the pipeline's ``train`` stage
-(:func:`pipeline.train.train_bundle`), in about two seconds.
+(:func:`pipeline.recommender.training.train_bundle`), in about two seconds.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ TINY_OUTCOME_MODEL = {
 
 
 def _recommend_section() -> dict:
-    from pipeline.params import read_yaml
+    from pipeline.config import read_yaml
 
     return read_yaml(ROOT / "params.yaml")["recommend"]
 
@@ -34,7 +34,7 @@ def _recommend_section() -> dict:
 @pytest.fixture(scope="session")
 def tiny_cohort():
     """(cohort, truth) of the simulated training patients of the tiny bundle."""
-    from pipeline.simulate import SyntheticParams, simulate_cohort
+    from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
 
     return simulate_cohort(TINY_N, TINY_SEED, SyntheticParams.default())
 
@@ -42,7 +42,7 @@ def tiny_cohort():
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory, tiny_cohort) -> Path:
     """Path of a tiny trained recommender bundle (session scope: trained once)."""
-    from pipeline.train import TrainParams, train_bundle
+    from pipeline.recommender.training import TrainParams, train_bundle
 
     out = tmp_path_factory.mktemp("bundle") / "recommender"
     params = TrainParams(outcome_model=TINY_OUTCOME_MODEL, background_size=10, seed=TINY_SEED)
@@ -52,8 +52,8 @@ def tiny_bundle(tmp_path_factory, tiny_cohort) -> Path:
 
 @pytest.fixture(scope="session")
 def recommender(tiny_bundle):
-    """The tiny bundle loaded as a :class:`pipeline.recommender.Recommender`."""
-    from pipeline.recommender import Recommender
+    """The tiny bundle loaded as a :class:`pipeline.recommender.api.Recommender`."""
+    from pipeline.recommender.api import Recommender
 
     return Recommender.from_bundle(tiny_bundle)
 
@@ -69,7 +69,7 @@ def examples() -> dict:
 def patient_rows():
     """120 fresh simulated patients (contract patient fields only, with patient_id)."""
     from features.contract import PATIENT_FIELDS
-    from pipeline.simulate import SyntheticParams, simulate_cohort
+    from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
 
     cohort, _ = simulate_cohort(120, TINY_SEED + 1, SyntheticParams.default())
     return cohort[[c for c in PATIENT_FIELDS if c in cohort.columns]].reset_index(drop=True)

@@ -3,7 +3,7 @@ session.
 
 ``mlflow_store``: a temporary SQLite tracking store where the package stage registered the tiny
 session bundle twice (version 1 passed the gate and holds the ``champion`` alias, version 2
-failed it). ``rest_server``: the ``hcc serve`` server (pipeline/asgi.py) of that champion on a
+failed it). ``rest_server``: the ``hcc serve`` server (pipeline/serving/rest.py) of that champion on a
 free loopback port, used by tests/pipeline/test_serving.py and test_robustness_rest.py (one
 server start per run instead of one per module).
 
@@ -41,7 +41,7 @@ def mlflow_store(tmp_path_factory, tiny_bundle):
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from pipeline.package import GateParams, PackageParams, package
+    from pipeline.stages.package import GateParams, PackageParams, package
 
     work = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{work / 'mlflow.db'}"
@@ -77,7 +77,7 @@ def rest_server(mlflow_store):
 
     A dict with ``port``, ``url`` (the /invocations URL) and ``log`` (the server's output file).
     """
-    from pipeline.cli import serve_command
+    from pipeline.serving.cli import serve_command
 
     port = free_port()
     log = mlflow_store["work"] / "server.log"

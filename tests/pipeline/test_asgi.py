@@ -1,4 +1,4 @@
-"""The request guard of the REST server (pipeline.asgi), on a fake scoring app (no server)."""
+"""The request guard of the REST server (pipeline.serving.rest), on a fake scoring app (no server)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pipeline.asgi import RequestGuard, check_params
+from pipeline.serving.rest import RequestGuard, check_params
 
 SECRET = "MRN-GUARD-0001"
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from features.contract import MODALITIES
-from pipeline.cli import main
+from pipeline.serving.cli import main
 
 BIN = Path(sys.executable).parent
 
@@ -135,7 +135,7 @@ def test_recommend_batch_command(tiny_bundle, cohort_csv, tmp_path, capsys):
 
 
 def test_serve_runs_the_guarded_scoring_server(monkeypatch):
-    import pipeline.cli as cli
+    import pipeline.serving.cli as cli
 
     calls = {}
 
@@ -147,7 +147,7 @@ def test_serve_runs_the_guarded_scoring_server(monkeypatch):
     assert main(["serve", "--port", "5123", "--model", "models:/x@champion",
                  "--workers", "3"]) == 0
     cmd = calls["cmd"]
-    assert cmd[:3] == [sys.executable, "-m", "pipeline.asgi"]
+    assert cmd[:3] == [sys.executable, "-m", "pipeline.serving.rest"]
     assert cmd[cmd.index("--model") + 1] == "models:/x@champion"
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "5123"
     assert cmd[cmd.index("--workers") + 1] == "3"
@@ -156,7 +156,7 @@ def test_serve_runs_the_guarded_scoring_server(monkeypatch):
 
 def test_console_script(tiny_bundle):
     script = BIN / "hcc"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.serving.cli"]
     proc = subprocess.run([*cmd, "recommend", "examples/patient_terminal.json", "--model",
                            str(tiny_bundle), "--json", "--no-explain"], capture_output=True,
                           text=True, timeout=120)
@@ -167,7 +167,7 @@ def test_console_script(tiny_bundle):
 def test_closed_pipe_exits_without_a_traceback(tmp_path):
     """`hcc validate cohort.csv | head -1`: the reader leaves early; no BrokenPipeError trace."""
     script = BIN / "hcc"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.serving.cli"]
     bad = tmp_path / "bad.csv"
     bad.write_text("patient_id,age_years\n" + "".join(f"p{i},{200 + i}\n" for i in range(5000)))
     proc = subprocess.run(f"{' '.join(cmd)} validate {bad} --show 5000 | head -1", shell=True,

@@ -57,7 +57,7 @@ def _run(cmd, workdir, env, timeout=600):
 
 @pytest.fixture(scope="module")
 def repro(tmp_path_factory):
-    """A scratch repo (git + dvc) with tiny params, after one `python -m pipeline.run`."""
+    """A scratch repo (git + dvc) with tiny params, after one `python -m pipeline.stages.run`."""
     work = tmp_path_factory.mktemp("repo")
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(ROOT / name, work / name)
@@ -72,7 +72,7 @@ def repro(tmp_path_factory):
     _run(["git", "init", "-q"], work, env)
     _run(["git", "add", "-A"], work, env)
     _run(["git", "commit", "-qm", "scratch"], work, env)
-    proc = _run([sys.executable, "-m", "pipeline.run"], work, env)
+    proc = _run([sys.executable, "-m", "pipeline.stages.run"], work, env)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     return work, env, log
@@ -152,7 +152,7 @@ def test_killed_stage_leaves_nothing_taken_for_complete(repro):
     artifacts = work / "data/artifacts"
     bundle = artifacts / "recommender"
     before = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.train"], cwd=work, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.stages.train"], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     time.sleep(4.0)  # imports done, fitting under way
@@ -163,7 +163,7 @@ def test_killed_stage_leaves_nothing_taken_for_complete(repro):
     assert after == before  # untouched: the half-written bundle never replaced it
     status = _run(["dvc", "status", "train"], work, env)
     assert status.returncode == 0 and "changed" not in status.stdout
-    rerun = _run([sys.executable, "-m", "pipeline.train"], work, env)
+    rerun = _run([sys.executable, "-m", "pipeline.stages.train"], work, env)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert not list(artifacts.glob(".recommender.*.tmp"))  # leftovers of the killed run cleared
 
@@ -172,12 +172,12 @@ def test_evaluate_without_truth_skips_the_counterfactual_part(repro):
     """A user cohort has no truth file content: evaluate still reports the factual metrics."""
     import pandas as pd
 
-    from pipeline.generate import TRUTH_COLUMNS
+    from pipeline.simulation.cohort import TRUTH_COLUMNS
 
     work, env, _ = repro
     empty = work / "empty_truth.parquet"
     pd.DataFrame({c: pd.Series(dtype="float64") for c in TRUTH_COLUMNS}).to_parquet(empty)
-    proc = _run([sys.executable, "-m", "pipeline.evaluate", "--truth", str(empty),
+    proc = _run([sys.executable, "-m", "pipeline.stages.evaluate", "--truth", str(empty),
                  "--metrics", "m_no_truth.json", "--plots", "p_no_truth",
                  "--plot-data", "pd_no_truth"], work, env)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -32,12 +32,12 @@ def _params(tmp_path, **sections):
 
 
 def _stage(tmp_path, name, *args):
-    return subprocess.run([sys.executable, "-m", f"pipeline.{name}", *args], cwd=tmp_path,
+    return subprocess.run([sys.executable, "-m", f"pipeline.stages.{name}", *args], cwd=tmp_path,
                           env=_env(tmp_path), capture_output=True, text=True, timeout=300)
 
 
 def _cohort(n=60):
-    from pipeline.simulate import SyntheticParams, simulate_cohort
+    from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
 
     return simulate_cohort(n, 7, SyntheticParams.default())[0]
 

@@ -349,7 +349,7 @@ def test_batch_pauses_the_collector_and_restores_it(recommender, patient_rows, m
     import gc
     import threading
 
-    from pipeline import recommender as module
+    from pipeline.recommender import api as module
 
     seen = []
     real = module.OutcomePredictor.predict
@@ -396,7 +396,7 @@ def test_batch_pauses_the_collector_and_restores_it(recommender, patient_rows, m
 
 
 def test_module_api_and_cache(tiny_bundle, examples):
-    from pipeline import recommender as api
+    from pipeline.recommender import api as api
 
     api.load_recommender.cache_clear()
     r1 = api.load_recommender(tiny_bundle)
@@ -408,7 +408,7 @@ def test_module_api_and_cache(tiny_bundle, examples):
 
 def test_package_level_exports(tiny_bundle, examples):
     """`from pipeline import recommend` is the function, even after the module was imported."""
-    import pipeline.recommender  # noqa: F401
+    import pipeline.recommender.api  # noqa: F401
 
     try:
         from pipeline import Recommendation, load_recommender, recommend, recommend_batch
@@ -420,8 +420,8 @@ def test_package_level_exports(tiny_bundle, examples):
 
 
 def test_missing_bundle_fails_with_a_hint(tmp_path):
-    from pipeline.bundle import BundleError
-    from pipeline.recommender import load_recommender
+    from pipeline.recommender.api import load_recommender
+    from pipeline.recommender.bundle import BundleError
 
     with pytest.raises(BundleError, match="dvc repro"):
         load_recommender(tmp_path / "nothing")
@@ -443,7 +443,7 @@ def test_data_support_guard_ranks_extrapolations_last(recommender, examples):
     """A modality the patient's profile almost never received ranks after supported ones."""
     import dataclasses
 
-    from pipeline.recommender import Recommender
+    from pipeline.recommender.api import Recommender
 
     strict = Recommender(recommender.bundle, dataclasses.replace(recommender.params,
                                                                  min_propensity=0.2))
@@ -461,7 +461,7 @@ def test_data_support_guard_ranks_extrapolations_last(recommender, examples):
 def test_parallel_chunks_equal_one_after_the_other(recommender, patient_rows, monkeypatch,
                                                     same):
     """Batches of several chunks are scored two chunks at a time (threads): same results."""
-    from pipeline import recommender as module
+    from pipeline.recommender import api as module
 
     rows = patient_rows.iloc[:90]
     monkeypatch.setattr(module, "_BATCH_CHUNK", 16)
@@ -488,7 +488,7 @@ def test_parallel_chunks_equal_one_after_the_other(recommender, patient_rows, mo
 def test_assemble_equals_the_constructor():
     from dataclasses import FrozenInstanceError
 
-    from pipeline.recommendation import ModalityAssessment
+    from pipeline.recommender.recommendation import ModalityAssessment
 
     kw = dict(modality="tace", label="TACE", eligibility="allowed", hits=(),
               excluded_because=(), cost_tier="low", candidate=True, outcomes={"x": 1.0},

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from features.contract import MODALITIES, MODALITY_LABELS
-from pipeline.report import format_table, render_html, write_report
+from pipeline.serving.report import format_table, render_html, write_report
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 the valid rows of a request keep their recommendations.
 
 The session's ONE ``hcc serve`` server (MLflow's scoring server behind the request guard of
-pipeline/asgi.py) of the tiny session bundle,
+pipeline/serving/rest.py) of the tiny session bundle,
 registered as the project's pyfunc in a temporary SQLite store, on a free loopback port
 (``rest_server`` in tests/pipeline/conftest.py, shared with test_serving.py). Hypothesis
 builds the records (tests/pipeline/robustness_strategies.py, JSON-representable values only);

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from serving_support import CHAMPION, FAILING, NAME, PASSING, pinned_tracking_uri
 
-from pipeline.package import GateParams, gate_decision
+from pipeline.stages.package import GateParams, gate_decision
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_tracking_uri_pin_is_scoped(tmp_path):
 
 
 def test_builtin_input_example_is_the_advanced_example():
-    from pipeline.package import DEFAULT_EXAMPLE, input_example
+    from pipeline.serving.packaging import DEFAULT_EXAMPLE, input_example
 
     assert DEFAULT_EXAMPLE == json.loads((ROOT / "examples/patient_advanced.json").read_text())
     assert "patient_id" not in input_example().columns
@@ -175,7 +175,7 @@ def test_tcp_nodelay_also_on_sockets_without_proto():
     import asyncio.base_events as base_events
     import socket
 
-    from pipeline.serving import _tcp_nodelay_for_shared_sockets
+    from pipeline.serving.model import _tcp_nodelay_for_shared_sockets
 
     _tcp_nodelay_for_shared_sockets()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0) as sock:
@@ -186,7 +186,7 @@ def test_tcp_nodelay_also_on_sockets_without_proto():
 
 
 def test_load_recommender_from_model_uri(store, examples, recommender, same):
-    from pipeline.recommender import load_recommender
+    from pipeline.recommender.api import load_recommender
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", store["uri"])
@@ -196,13 +196,13 @@ def test_load_recommender_from_model_uri(store, examples, recommender, same):
 
 
 def test_package_stage_entry_point(store, tiny_bundle, tmp_path):
-    """`python -m pipeline.package` (the DVC stage): no metrics file -> gate fails, logged."""
+    """`python -m pipeline.stages.package` (the DVC stage): no metrics file -> gate fails, logged."""
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     env = dict(os.environ, MLFLOW_TRACKING_URI=store["uri"], HCC_MLFLOW_EXPERIMENT="stage-test")
     env.pop("HCC_MLFLOW_PARENT_RUN_ID", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.package", "--bundle", str(tiny_bundle),
+        [sys.executable, "-m", "pipeline.stages.package", "--bundle", str(tiny_bundle),
          "--metrics", str(tmp_path / "missing.json"), "--out", str(tmp_path / "package.json")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 
 from features.contract import FIELDS, MODALITIES, validate_cohort
-from pipeline.params import ParamsError, build
-from pipeline.simulate import (
+from pipeline.config import ParamsError, build
+from pipeline.simulation.cohort import (
+    CALIBRATION_FILE,
     SyntheticParams,
     SyntheticParamsError,
     policy_probabilities,
     potential_outcomes,
     simulate_cohort,
 )
-from pipeline.simulate_defaults import default_mapping
-from pipeline.simulate_outcomes import EffectParamsError
-from pipeline.simulate_population import clinical_state, draw_population
+from pipeline.simulation.population import clinical_state, draw_population
+from pipeline.simulation.potential_outcomes import EffectParamsError
 
 N = 3000
 
@@ -256,6 +256,12 @@ def test_effect_heterogeneity_by_aetiology(base_pop, params):
     assert gain_hbv > gain_nonviral > 0
 
 
+def default_mapping() -> dict:
+    import yaml
+
+    return yaml.safe_load(CALIBRATION_FILE.read_text())
+
+
 def test_params_round_trip_and_errors():
     mapping = default_mapping()
     assert build(SyntheticParams, mapping, "synthetic") == SyntheticParams.default()
@@ -275,7 +281,7 @@ def test_params_round_trip_and_errors():
 
 def test_params_are_frozen(params):
     with pytest.raises(dataclasses.FrozenInstanceError):
-        params.n = 5
+        params.median_horizon_months = 5
 
 
 def test_effect_heterogeneity_by_pvtt_grade_and_tumour_size(base_pop, params):
@@ -295,14 +301,25 @@ def test_effect_heterogeneity_by_pvtt_grade_and_tumour_size(base_pop, params):
     assert (large["ablation"] < large["resection"]).all()
 
 
-def test_params_yaml_synthetic_section_mirrors_the_default():
-    """params.yaml is what the pipeline runs; SyntheticParams.default() is what tests run."""
+def test_params_yaml_synthetic_section_sets_size_and_seed_only(tmp_path):
+    """params.yaml holds the cohort's size and seed; the calibration is the package data file,
+    and a calibration file of the same shape can replace it."""
     from pathlib import Path
 
     import yaml
 
-    from pipeline.params import build
-    from pipeline.simulate import SyntheticParams
+    from pipeline.config import build
+    from pipeline.simulation.cohort import CohortParams
 
     params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
-    assert build(SyntheticParams, params["synthetic"], "synthetic") == SyntheticParams.default()
+    cohort = build(CohortParams, params["synthetic"], "synthetic")
+    assert cohort.n >= 1000
+    with pytest.raises(SyntheticParamsError, match="synthetic.n"):
+        CohortParams(n=0, seed=1)
+    edited = default_mapping()
+    edited["censoring"]["accrual_months"] = 12
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(edited))
+    variant = SyntheticParams.from_file(path)
+    assert variant.censoring.accrual_months == 12
+    assert variant.effects == SyntheticParams.default().effects

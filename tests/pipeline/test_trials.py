@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.simulate import SyntheticParams
-from pipeline.trials import TRIALS, cox_hazard_ratio, replicate_trials
+from pipeline.simulation.cohort import SyntheticParams
+from pipeline.simulation.trials import TRIALS, cox_hazard_ratio, replicate_trials
 
 
 @pytest.fixture(scope="module")

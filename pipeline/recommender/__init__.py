@@ -1,0 +1,25 @@
+"""The recommendation runtime: load a trained bundle, predict every modality, apply the rule set,
+rank, explain.
+
+* :mod:`pipeline.recommender.api`: :class:`Recommender`, :func:`recommend`,
+  :func:`recommend_batch`, :func:`load_recommender` (re-exported here and from :mod:`pipeline`);
+* :mod:`pipeline.recommender.request`: the request (``recommend:`` settings, preferences,
+  objectives);
+* :mod:`pipeline.recommender.recommendation`: what a recommendation is (frozen dataclasses);
+* :mod:`pipeline.recommender.predictions`: per-modality predictions from the outcome model;
+* :mod:`pipeline.recommender.ranking`: ranking and wording;
+* :mod:`pipeline.recommender.bundle`: the trained bundle on disk;
+* :mod:`pipeline.recommender.training`: fitting a bundle from a training frame.
+
+The runtime never imports a DVC stage and reads the checkout only through
+:func:`pipeline.recommender.api.default_source`.
+"""
+
+from pipeline.recommender.api import (
+    Recommender,
+    load_recommender,
+    recommend,
+    recommend_batch,
+)
+
+__all__ = ["Recommender", "load_recommender", "recommend", "recommend_batch"]

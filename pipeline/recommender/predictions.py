@@ -1,0 +1,333 @@
+"""Per-modality predictions for the recommender, in contract modality order.
+
+:class:`OutcomePredictor` turns a model matrix into :class:`Predictions`: survival at the report
+times, RMST to the horizon with its bootstrap interval, median, probability of objective
+response, a short survival curve, and (optionally) SHAP values summed back to contract fields.
+It is the only place that talks to :class:`models.ModalityOutcomeModel`. A modality never seen in
+training has no model: its outcomes are missing and it is never a candidate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import pandas as pd
+
+from features.contract import MODALITIES
+from pipeline.recommender.recommendation import SHAP_UNITS, Factor
+
+CURVE_MONTHS = np.linspace(0.0, 60.0, 25)
+"""Curve grid: 25 points from 0 to 60 months (every 2.5 months)."""
+
+MODALITY_GROUP = "modality"
+MODALITY_LABEL = "Treatment modality (main effect)"
+
+
+BATCH_THREADS_FROM = 256
+"""Rows from which a prediction call uses the model's ``n_jobs`` threads (below: one)."""
+
+
+def boosters(model) -> list:
+    """Every xgboost booster of a fitted :class:`models.ModalityOutcomeModel`."""
+    found = []
+    for arms in [getattr(model, "main_", None), *getattr(model, "members_", ())]:
+        for member in getattr(arms, "models", ()):
+            found.append(getattr(member, "booster_", None))
+    response = getattr(model, "response_model_", None)
+    found.append(getattr(response, "booster_", None))
+    found.extend(getattr(model, "response_members_", ()))
+    return [b for b in found if b is not None and hasattr(b, "set_param")]
+
+
+class OutcomePredictor:
+    """Predict every outcome of every modality for a batch of model-matrix rows."""
+
+    def __init__(self, bundle, params):
+        self.model = bundle.model
+        # large batches score S-learners in factored form (models/factored.py)
+        enable = getattr(self.model, "enable_factored_scoring", None)
+        self._boosters = boosters(self.model) + (enable() if enable is not None else [])
+        self._batch_threads = max(1, int(getattr(self.model, "n_jobs", 1) or 1))
+        self._threads = None
+        self._pinned = None  # thread count forced by single_threaded()
+        self.matrix = bundle.matrix
+        self.times = tuple(float(t) for t in params.survival_times_months)
+        self.horizon = float(params.rmst_horizon_months)
+        self.level = float(params.interval_level)
+        self.top = int(params.top_factors)
+        trained = list(self.model.modalities_)
+        self.observed = [m for m in MODALITIES if m in trained]
+        self.column = {m: k for k, m in enumerate(self.observed)}  # modality -> column
+        grid = set(self.times) | {12.0, 24.0} | {float(t) for t in CURVE_MONTHS[1:]}
+        self.all_times = np.array(sorted(grid))
+        self.groups = dict(self.matrix.feature_groups_)
+        self.labels = dict(self.matrix.group_labels_)
+        self.labels[MODALITY_GROUP] = MODALITY_LABEL
+        objective = "cox"
+        try:
+            objective = self.model.main_.models[0].objective
+        except (AttributeError, IndexError):
+            pass
+        self.objective = objective
+        self.shap_unit = SHAP_UNITS.get(objective, SHAP_UNITS["cox"])
+        self.has_interval = len(getattr(self.model, "members_", ())) >= 2
+        self.has_response = getattr(self.model, "response_model_", None) is not None
+        self.min_propensity = float(getattr(params, "min_propensity", 0.0))
+        self.has_propensity = getattr(self.model, "propensity_model_", None) is not None
+
+    @contextlib.contextmanager
+    def single_threaded(self):
+        """Every prediction on one thread inside the block (callers that run predictions in
+        parallel threads themselves); the previous setting comes back on exit."""
+        before, self._pinned = self._pinned, 1
+        self._use_threads(1)  # now, before any thread predicts: no set_param races inside
+        try:
+            yield
+        finally:
+            self._pinned = before
+
+    def _use_threads(self, n_rows: int) -> None:
+        """One thread for small calls, the model's ``n_jobs`` for batches.
+
+        The boosters keep the training ``n_jobs``. Scoring one patient with an OpenMP team of 2
+        on a busy 2-core machine makes every call wait for a descheduled thread (measured:
+        370 ms instead of 20 ms per ``recommend()``); a batch of thousands gains from it.
+        """
+        want = 1 if n_rows < BATCH_THREADS_FROM else self._batch_threads
+        if self._pinned is not None:
+            want = self._pinned
+        if want != self._threads:
+            for booster in self._boosters:
+                booster.set_param({"nthread": want})
+            self._threads = want
+
+    def predict(self, X: pd.DataFrame, explain: bool = True,
+                intervals: bool = True) -> Predictions:
+        """Predictions for the rows of ``X`` (the bundle's model matrix)."""
+        n, k = len(X), len(self.observed)
+        self._use_threads(n)
+        table = self.model.predict_outcomes(X, times=self.all_times, horizon=self.horizon,
+                                            modalities=self.observed)
+
+        def grid(col):  # long (patient-major) column -> (n, k)
+            return table[col].to_numpy(dtype=float).reshape(n, k)
+
+        surv = np.stack([grid(f"surv_{t:g}") for t in self.all_times], axis=2)
+        rmst = grid(f"rmst_{self.horizon:g}")
+        median = grid("median")
+        p_resp = grid("p_response") if "p_response" in table else np.full((n, k), np.nan)
+        lo = hi = np.full((n, k), np.nan)
+        if self.has_interval and intervals:
+            lo, hi = self.model.predict_rmst_interval(X, self.horizon, self.observed,
+                                                      self.level)
+        shap = base = None
+        if explain:
+            shap, base = self._explain(X)
+        return Predictions(self, X, surv, rmst, lo, hi, median, p_resp, shap, base,
+                           self._support(X))
+
+    def _support(self, X: pd.DataFrame) -> np.ndarray | None:
+        """(n, modalities in contract order): is the propensity at least ``min_propensity``?
+
+        None when the guard is off or the learner has no propensity model.
+        """
+        if not (self.has_propensity and self.min_propensity > 0):
+            return None
+        prop = self.model.propensity(X)
+        n = len(X)
+        return np.column_stack([
+            prop[m].to_numpy(dtype=float) >= self.min_propensity if m in prop.columns
+            else np.zeros(n, bool) for m in MODALITIES])
+
+    def _explain(self, X):
+        """Grouped SHAP values (n, k, G) and base values (n, k) of every modality."""
+        explanations = self.model.explain(X)
+        self.kind = getattr(getattr(self.model, "main_", None), "kind", None)
+        first = explanations[self.observed[0]]
+        names = [self.groups.get(c, c) for c in first.values.columns]
+        order = list(dict.fromkeys(names))
+        index = {g: i for i, g in enumerate(order)}
+        members = np.array([index[g] for g in names])
+        n, k, G = len(X), len(self.observed), len(order)
+        values = np.zeros((n, k, G))
+        base = np.zeros((n, k))
+        for c, m in enumerate(self.observed):
+            ex = explanations[m]
+            raw = ex.values.to_numpy(dtype=float)
+            summed = np.zeros((n, G))
+            np.add.at(summed.T, members, raw.T)
+            values[:, c] = summed
+            base[:, c] = ex.base_values
+        self.group_order = order
+        return values, base
+
+    def contrast_values(self, pred: Predictions, rows: list[int], a: str, b: str):
+        """Grouped SHAP contrast of ``a`` vs ``b`` for ``rows``: (values (n, G), base, unit).
+
+        For an S-learner (one model, one background) SHAP(a) - SHAP(b) is exact and equals
+        ``ModalityOutcomeModel.explain_contrast``; it is taken from the per-modality values
+        already computed (plus the baseline-hazard offset at the horizon for stratified
+        baselines). Other learners go through ``explain_contrast`` (which adds the
+        baseline-hazard offset of T-learners at the RMST horizon).
+        """
+        from models.explain import UNITS
+
+        if self.kind == "s":
+            ca, cb = self.column[a], self.column[b]
+            values = pred._shap[rows, ca] - pred._shap[rows, cb]
+            base = pred._base[rows, ca] - pred._base[rows, cb]
+            unit = f"difference in {UNITS.get(self.objective, 'margin')}"
+            offset = self.model.baseline_offset(a, b, self.horizon)
+            if offset is not None:  # stratified baselines: as explain_contrast(horizon=...)
+                base = base + offset
+                unit = f"difference in log cumulative hazard at {self.horizon:g}"
+            return pd.DataFrame(values, columns=self.group_order), base, unit
+        ex = self.model.explain_contrast(pred.X.iloc[rows], a, b, horizon=self.horizon)
+        names = [self.groups.get(c, c) for c in ex.values.columns]
+        order = list(dict.fromkeys(names))
+        frame = pd.DataFrame(ex.values.to_numpy(dtype=float), columns=names)
+        summed = frame.T.groupby(np.array(names), sort=False).sum().T.reindex(columns=order)
+        return summed, np.asarray(ex.base_values, dtype=float), ex.unit
+
+
+class Predictions:
+    """Per-row, per-modality predictions; accessors build the JSON-ready pieces of one row.
+
+    Arrays are converted to python lists once per batch: building a row's dicts then costs
+    list look-ups, not numpy scalar conversions (batch throughput).
+    """
+
+    def __init__(self, owner: OutcomePredictor, X, surv, rmst, lo, hi, median, p_resp, shap,
+                 base, support=None):
+        self.owner, self.X = owner, X
+        self.support = support
+        self._shap, self._base = shap, base
+        self.explained = shap is not None
+        self.shap_unit = owner.shap_unit
+        n = surv.shape[0]
+        self._cols = [owner.column.get(m, -1) for m in MODALITIES]
+        # rmst in contract order (NaN for a modality without a model), for ranking
+        self.rmst = np.column_stack([rmst[:, c] if c >= 0 else np.full(n, np.nan)
+                                     for c in self._cols])
+        t = list(owner.all_times)
+        self._keys = [f"{tt:g}" for tt in owner.times]
+        report = [t.index(tt) for tt in owner.times]
+        curve = [t.index(float(tt)) for tt in CURVE_MONTHS[1:]]
+        self._report = surv[:, :, report].tolist()
+        # the curve starts at S(0) = 1: prepended here, once per batch, not per row
+        self._curve = np.concatenate([np.ones(surv.shape[:2] + (1,)), surv[:, :, curve]],
+                                     axis=2).tolist()
+        self._months = CURVE_MONTHS.tolist()
+        self._rmst_l, self._lo, self._hi = rmst.tolist(), lo.tolist(), hi.tolist()
+        self._median, self._p = median.tolist(), p_resp.tolist()
+        self._objective = {"rmst24": rmst, "surv12": surv[:, :, t.index(12.0)],
+                           "surv24": surv[:, :, t.index(24.0)], "median_os": median}
+        if self.explained:
+            k = min(owner.top, shap.shape[2])
+            self._top = np.argsort(-np.abs(shap), axis=2, kind="stable")[:, :, :k].tolist()
+            self._shap_l = shap.tolist()
+            self._base_l = base.tolist()
+
+    def has_model(self, j: int) -> bool:
+        return self._cols[j] >= 0
+
+    def score_matrix(self, objective: str) -> np.ndarray:
+        """Objective value (n, modalities in contract order); NaN = no model.
+
+        Higher is better; a median not reached (inf) ranks first.
+        """
+        values = self._objective[objective]
+        n = values.shape[0]
+        return np.column_stack([values[:, c] if c >= 0 else np.full(n, np.nan)
+                                for c in self._cols])
+
+    def outcomes(self, i: int, j: int) -> dict:
+        o = self.owner
+        c = self._cols[j]
+        if c < 0:
+            return {"survival": dict.fromkeys(self._keys), "median_os_months": None,
+                    "median_reached": None, "rmst_months": None, "rmst_interval_months": None,
+                    "rmst_horizon_months": o.horizon, "interval_level": o.level,
+                    "p_response": None, "note": "modality not observed in training: no model"}
+        med = self._median[i][c]
+        lo, hi = self._lo[i][c], self._hi[i][c]
+        p = self._p[i][c]
+        reached = math.isfinite(med)
+        return {
+            "survival": dict(zip(self._keys, self._report[i][c], strict=True)),
+            "median_os_months": med if reached else None,
+            "median_reached": reached,
+            "rmst_months": self._rmst_l[i][c],
+            "rmst_interval_months": [lo, hi] if lo == lo else None,
+            "rmst_horizon_months": o.horizon,
+            "interval_level": o.level,
+            "p_response": None if p != p else p,
+        }
+
+    def curve(self, i: int, j: int) -> dict:
+        c = self._cols[j]
+        if c < 0:
+            return {"months": [], "survival": []}
+        return {"months": self._months, "survival": self._curve[i][c]}
+
+    def factors(self, i: int, j: int, derived) -> tuple:
+        """(top SHAP factors in contract terms, base value) of modality ``j`` for row ``i``."""
+        c = self._cols[j]
+        if c < 0 or not self.explained:
+            return (), None
+        o = self.owner
+        values, names, modality = self._shap_l[i][c], o.group_order, MODALITIES[j]
+        out = []
+        for g in self._top[i][c]:
+            name = names[g]
+            value = modality if name == MODALITY_GROUP else _plain(derived.get(name))
+            out.append(Factor(name, o.labels.get(name, name), value, values[g]))
+        return tuple(out), self._base_l[i][c]
+
+
+def _plain(value):
+    """A python scalar for display (None for missing)."""
+    if value is None or value is pd.NA:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def contrast_block(owner: OutcomePredictor, pred: Predictions, rows: list[int], a: str, b: str,
+                   derived_rows: list) -> list[dict]:
+    """The SHAP contrast of ``a`` vs ``b`` for each of ``rows`` (JSON-ready dicts)."""
+    values, base, unit = owner.contrast_values(pred, rows, a, b)
+    names = list(values.columns)
+    arr = values.to_numpy()
+    out = []
+    for r in range(arr.shape[0]):
+        row = arr[r]
+        top = np.argsort(-np.abs(row), kind="stable")[: owner.top]
+        factors = []
+        for g in top:
+            name = names[g]
+            value = f"{a} vs {b}" if name == MODALITY_GROUP else _plain(
+                derived_rows[r].get(name))
+            factors.append(Factor(name, owner.labels.get(name, name), value,
+                                  float(row[g])).to_dict())
+        shown = float(row[top].sum())
+        total = float(row.sum())
+        out.append({
+            "a": a, "b": b,
+            "unit": (f"{unit} ({a} minus {b})" if "cumulative hazard" in unit
+                     else f"{unit} (margin of {a} minus margin of {b})"),
+            "direction": (f"Negative values favour {a} (lower predicted hazard of death "
+                          f"under {a} than under {b}); positive values favour {b}."
+                          if "hazard" in unit else
+                          f"Positive values favour {a} (longer predicted survival)."),
+            "base_value": float(base[r]),
+            "difference": float(base[r] + total),
+            "factors": factors,
+            "other_factors": total - shown,
+        })
+    return out
