@@ -1,6 +1,6 @@
 """The layout of the contract package: schema.py depends on nothing of the project, the
 features package imports without a cycle, no function hides a module of its own package, and
-InvalidPatientError is a RequestError (a ValueError)."""
+every request error is a RequestError (a ValueError)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import features
 import guidelines
 import models
 from features.contract import InvalidPatientError, Problem, RequestError
+from guidelines import UnknownGuidelineError
 
 ROOT = Path(features.__file__).resolve().parents[1]
 FEATURES = ROOT / "features"
@@ -201,8 +202,11 @@ def test_derivation_module_and_derive_function():
 # --- request errors ------------------------------------------------------------------------------
 
 def test_request_error_hierarchy():
-    assert issubclass(InvalidPatientError, RequestError) and issubclass(RequestError, ValueError)
+    for cls in (InvalidPatientError, UnknownGuidelineError):
+        assert issubclass(cls, RequestError) and issubclass(cls, ValueError)
+    assert not issubclass(UnknownGuidelineError, InvalidPatientError)
     assert features.contract.RequestError is features.contract.errors.RequestError
+    assert guidelines.UnknownGuidelineError is guidelines.ruleset.UnknownGuidelineError
 
 
 def test_invalid_patient_error_message_and_dict_unchanged():
@@ -219,3 +223,14 @@ def test_invalid_patient_error_message_and_dict_unchanged():
     assert error.to_dict() == {"error": "invalid_patient", "message": lines[0],
                                "problems": [p.to_dict() for p in problems]}
     assert str(InvalidPatientError([])) == "invalid patient record: 0 problem(s)\n"
+
+
+def test_unknown_guideline_error_carries_one_problem():
+    error = UnknownGuidelineError("who-2030", ("cnlc-2024", "bclc-2022"), paths=False)
+    assert isinstance(error, ValueError)
+    (problem,) = error.problems
+    assert (problem.field, problem.reason, problem.received) == (
+        "guideline", "unknown_guideline", "'who-2030'")
+    assert problem.expected == "one of cnlc-2024, bclc-2022"
+    assert str(error).splitlines()[0] == (
+        "ruleset: unknown rule set 'who-2030'; expected one of cnlc-2024, bclc-2022")
