@@ -1,12 +1,13 @@
 """Patient features: the contract (``features.contract``), derived clinical scores
-(``features.derive``) and the model matrix (``features.ModelMatrix``).
+(:func:`features.derive`, module ``features.derivation``) and the model matrix
+(``features.ModelMatrix``).
 
 Pure functions; nothing here reads files.
 """
 
 from features._inputs import FeatureInputError as FeatureInputError
-from features.derive import DERIVED_COLUMNS as DERIVED_COLUMNS
-from features.derive import derive as derive
+from features.derivation import DERIVED_COLUMNS as DERIVED_COLUMNS
+from features.derivation import derive as derive
 
 
 def __getattr__(name):

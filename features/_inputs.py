@@ -9,6 +9,9 @@ scalars. Internally every input becomes a float64 array where NaN means missing:
 * categories: a level looked up by category name in a mapping the score module owns
   (for example ascites -> Child-Pugh points), so no score depends on category order.
 
+Values are read with the contract's rules (:mod:`features.contract.parsing`): the same missing
+values, true/false words and category matching as validation.
+
 Outputs are typed once, here, so a score function and :func:`features.derive` return the same
 representation: float64, nullable ``Int64``, nullable ``boolean`` or an ordered ``Categorical``.
 """
@@ -20,8 +23,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+from features.contract.parsing import category_key, is_missing, parse_flag_or_number
+
 _HINT = "validate the input first with features.contract.validate_cohort / validate_record"
 
 
@@ -29,39 +32,18 @@ class FeatureInputError(ValueError):
     """An input of a derived-feature function is unusable (unknown category, text in a number)."""
 
 
-def _is_missing(v) -> bool:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return True
-    if isinstance(v, float) and v != v:
-        return True
-    return isinstance(v, str) and not v.strip()
-
-
 def _object_to_float(values: np.ndarray, field: str) -> np.ndarray:
     out = np.empty(len(values))
     for i, v in enumerate(values):
-        if _is_missing(v):
+        if is_missing(v):
             out[i] = np.nan
-        elif isinstance(v, str):
-            key = v.strip().lower()
-            if key in _TRUE:
-                out[i] = 1.0
-            elif key in _FALSE:
-                out[i] = 0.0
-            else:
-                try:
-                    out[i] = float(key)
-                except ValueError:
-                    raise FeatureInputError(
-                        f"{field}: expected a number or true/false, got {v!r}; hint: {_HINT}"
-                    ) from None
-        else:
-            try:
-                out[i] = float(v)
-            except (TypeError, ValueError):
-                raise FeatureInputError(
-                    f"{field}: expected a number or true/false, got {v!r}; hint: {_HINT}"
-                ) from None
+            continue
+        try:
+            out[i] = parse_flag_or_number(v)
+        except ValueError:
+            raise FeatureInputError(
+                f"{field}: expected a number or true/false, got {v!r}; hint: {_HINT}"
+            ) from None
     return out
 
 
@@ -108,14 +90,10 @@ def as_level(values, mapping: Mapping[str, float], field: str) -> np.ndarray:
 
 
 def _lookup(v, mapping, field, expected) -> float:
-    if _is_missing(v):
+    if is_missing(v):
         return np.nan
-    if isinstance(v, str):
-        key = v if v in mapping else v.strip().lower()
-    elif isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_):
-        key = str(int(v))  # a stage such as "0" read back from CSV as the integer 0
-    else:
-        key = v
+    # a stage such as "0" read back from CSV as the integer 0 is the category "0"
+    key = v if isinstance(v, str) and v in mapping else category_key(v)
     try:
         return float(mapping[key])
     except (KeyError, TypeError):

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from features import markers
 from features._inputs import FeatureInputError, as_float, as_level
-from features.derive import DERIVED_COLUMNS, derive, derived_kind
+from features.derivation import DERIVED_COLUMNS, derive, derived_kind
 
 ORDINAL_FIELDS = ("economic_status", "ascites", "encephalopathy", "varices", "pvtt")
 """Ordered contract categories, encoded as their position in the contract's category list."""

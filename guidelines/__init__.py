@@ -8,7 +8,8 @@ Public API::
 
     assess(patient, ruleset=None) -> Assessment          # one dict record or 1-row frame
     assess_frame(frame, ruleset=None) -> list[Assessment]  # vectorised, equal to row-wise assess
-    load_ruleset(name_or_path) -> RuleSet                # cached; checked at load (RuleSetError)
+    load_ruleset(name_or_path) -> RuleSet                # cached; checked at load (RuleSetError,
+                                                         # UnknownGuidelineError for a bad name)
     available_rulesets() -> tuple[str, ...]              # ("cnlc-2024", "bclc-2022")
     preferred_allowed(assessment) -> str                 # guideline policy: first allowed preferred
 """
@@ -20,6 +21,7 @@ from guidelines.ruleset import (
     Rule,
     RuleSet,
     RuleSetError,
+    UnknownGuidelineError,
     available_rulesets,
     load_ruleset,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "Rule",
     "RuleSet",
     "RuleSetError",
+    "UnknownGuidelineError",
     "assess",
     "assess_frame",
     "available_rulesets",

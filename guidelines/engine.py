@@ -10,11 +10,13 @@ with three-valued logic (:mod:`guidelines.conditions`) and the per-rule masks ar
   message naming the missing input: missing data never makes a modality look safe;
 * a ``review`` rule known true or unknown flags its modalities for review;
 * a ``warn`` rule known true adds a message; an unknown ``warn`` is dropped.
+
+Patient values are read with the contract's rules (:mod:`features.contract.parsing`): the same
+missing values, true/false words and category matching as validation.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import weakref
 from collections.abc import Mapping
@@ -23,14 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features import derivation
+from features.contract.parsing import category_key, is_missing, parse_boolean, parse_number
 from guidelines.assessment import Assessment, Hit
 from guidelines.conditions import Env
 from guidelines.ruleset import RuleSet, load_ruleset
 from guidelines.vocabulary import Variable, modalities, variables
 
 _RANK = {"forbid": 0, "review": 1, "warn": 2}
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
 
 
 class GuidelineInputError(ValueError):
@@ -39,32 +41,16 @@ class GuidelineInputError(ValueError):
 
 # --- inputs -> float arrays -------------------------------------------------------------------
 
-def _missing(v) -> bool:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    return isinstance(v, str) and not v.strip()
-
-
 def _scalar(v, var: Variable) -> float:
     """One python value -> evaluation code (NaN = missing)."""
-    if _missing(v):
+    if is_missing(v):
         return math.nan
     try:
         if var.kind == "category":
-            return float(var.codes[str(v).strip().lower()])
-        if isinstance(v, str):
-            key = v.strip().lower()
-            if var.kind == "boolean" and key in _TRUE:
-                return 1.0
-            if var.kind == "boolean" and key in _FALSE:
-                return 0.0
-            return float(key)
-        out = float(v)
-        if var.kind == "boolean" and out not in (0.0, 1.0):
-            raise ValueError
-        return out
+            return float(var.codes[category_key(v)])
+        if var.kind == "boolean":
+            return float(parse_boolean(v))
+        return parse_number(v)
     except (KeyError, TypeError, ValueError):
         expected = ("one of " + ", ".join(var.categories or ())) if var.kind == "category" \
             else ("true or false" if var.kind == "boolean" else f"a {var.kind}")
@@ -112,11 +98,6 @@ def columns_from_record(record: Mapping, names) -> dict[str, np.ndarray]:
 
 
 # --- derived features -------------------------------------------------------------------------
-
-def _derive(patients):
-    module = importlib.import_module("features.derive")
-    return module.derive(patients)
-
 
 def _needs_derive(keys, ruleset: RuleSet) -> bool:
     vocab = variables()
@@ -272,7 +253,7 @@ def assess_frame(frame: pd.DataFrame, ruleset=None) -> list[Assessment]:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame: expected a pandas DataFrame, got {type(frame).__name__}")
     if _needs_derive(frame.columns, rs):
-        frame = _derive(frame)
+        frame = derivation.derive(frame)
     cols = columns_from_frame(frame, rs.needed)
     return assessments(rs, evaluate(rs, cols, len(frame)))
 
@@ -306,6 +287,6 @@ def assess(patient, ruleset=None) -> Assessment:
                         f"{type(patient).__name__}")
     rs = load_ruleset(ruleset)
     if _needs_derive(patient.keys(), rs):
-        patient = _derive(dict(patient))
+        patient = derivation.derive(dict(patient))
     cols = columns_from_record(patient, rs.needed)
     return assessments(rs, evaluate(rs, cols, 1))[0]

@@ -4,7 +4,8 @@ A rule file holds the rule set's identity (name, version, source citation), the 
 modalities per stage, a documented baseline patient for the worked cases, and the rules. Loading
 checks everything a typo could break (unknown variable, operator, modality, effect or key; a value
 of the wrong type; a duplicate id; a missing field) and raises one :class:`RuleSetError` that names
-each offending rule and the problem. See ``/work/coord/guidelines-README.md`` for the file format.
+each offending rule and the problem. A rule-set name that is not shipped is a request error,
+:class:`UnknownGuidelineError`. See ``/work/coord/guidelines-README.md`` for the file format.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from features.contract.errors import Problem, RequestError, received_text
 from guidelines.conditions import ConditionError, parse
 from guidelines.vocabulary import Variable, modalities, variables
 
@@ -48,6 +50,28 @@ class RuleSetError(ValueError):
         lines = [f"  - rule {rid!r}: {msg}" if rid else f"  - {msg}" for rid, msg in self.problems]
         super().__init__(f"invalid rule set {origin}: {len(self.problems)} problem(s)\n"
                          + "\n".join(lines))
+
+
+class UnknownGuidelineError(RequestError):
+    """A guideline (rule-set) name that is not available; a :class:`RequestError`.
+
+    ``name`` is the name asked for, ``available`` the names that exist; ``problems`` holds one
+    :class:`~features.contract.errors.Problem` for the field ``guideline`` (reason
+    ``unknown_guideline``) whose hint is ``hint``. ``paths=False`` for callers that accept names
+    only (the expectation then does not offer a path to a YAML file).
+    """
+
+    error = "unknown_guideline"
+
+    def __init__(self, name, available, hint: str = "", *, paths: bool = True):
+        self.name = name
+        self.available = tuple(available)
+        expected = "one of " + ", ".join(self.available) + (" or a path to a YAML file"
+                                                            if paths else "")
+        shown = received_text(name)
+        super().__init__([Problem("guideline", "unknown_guideline", expected, shown, hint)],
+                         f"ruleset: unknown rule set {shown}; expected {expected}"
+                         + (f"; hint: {hint}" if hint else ""))
 
 
 @dataclass(frozen=True)
@@ -159,9 +183,14 @@ def read_yaml(path: Path) -> Any:
 
 # --- checking -----------------------------------------------------------------------------------
 
-def _hint(word, options) -> str:
+def _suggest(word, options) -> str:
     close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f"; hint: did you mean '{close[0]}'?" if close else ""
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _hint(word, options) -> str:
+    suggestion = _suggest(word, options)
+    return f"; hint: {suggestion}" if suggestion else ""
 
 
 def _text(rule: Mapping, key: str, problems: list, rid: str) -> str:
@@ -360,9 +389,8 @@ def _resolve(name_or_path: str | os.PathLike) -> Path:
     if os.sep not in text and "/" not in text and not text.endswith((".yaml", ".yml")):
         if shipped.is_file():
             return shipped
-        raise RuleSetError(text, [("", f"ruleset: unknown rule set {text!r}; expected one of "
-                                       f"{', '.join(available_rulesets())} or a path to a YAML "
-                                       f"file" + _hint(text, available_rulesets()))])
+        names = available_rulesets()
+        raise UnknownGuidelineError(text, names, _suggest(text, names))
     path = Path(text).expanduser().resolve()
     if not path.is_file():
         raise RuleSetError(text, [("", f"ruleset: no such file {text!r}")])
@@ -380,6 +408,8 @@ def load_ruleset(name_or_path: str | os.PathLike | RuleSet | None = None) -> Rul
 
     Raises
     ------
+    UnknownGuidelineError
+        When a name (not a path) is not a shipped rule set (a :class:`RequestError`).
     RuleSetError
         When the file is absent or malformed; the message names each rule and problem.
     """

@@ -11,16 +11,18 @@ Every variable is evaluated as a float64 array (NaN = missing):
   by name only (``eq``, ``ne``, ``in``, ``not_in``), so the codes are an internal detail.
 
 Contract fields come from :data:`features.contract.FIELDS`; derived features are the columns
-``features.derive.DERIVED_COLUMNS`` with the kinds ``features.derive.derived_kind`` reports, so
-the vocabulary follows the features floor without a copy.
+``features.derivation.DERIVED_COLUMNS`` with the kinds ``features.derivation.derived_kind``
+reports, so the vocabulary follows the features floor without a copy.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from features import derivation
+from features.contract import FIELDS, MODALITIES
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,10 @@ _KIND = {"float": "number", "int": "integer", "bool": "boolean"}
 
 
 def _derived_variables() -> list[Variable]:
-    """Derived columns with their kinds, as published by :mod:`features.derive`."""
-    module = importlib.import_module("features.derive")  # the module, even if shadowed
+    """Derived columns with their kinds, as published by :mod:`features.derivation`."""
     out = []
-    for name in module.DERIVED_COLUMNS:
-        kind = module.derived_kind(name)
+    for name in derivation.DERIVED_COLUMNS:
+        kind = derivation.derived_kind(name)
         low, high = _DERIVED_RANGES.get(name, (None, None))
         if isinstance(kind, tuple):
             out.append(Variable(name, "category", tuple(kind), derived=True))
@@ -98,8 +99,6 @@ def _derived_variables() -> list[Variable]:
 @functools.cache
 def variables() -> MappingProxyType:
     """Every variable a rule may use, by name (contract patient fields, then derived features)."""
-    from features.contract import FIELDS
-
     out: dict[str, Variable] = {}
     for spec in FIELDS.values():
         if spec.group != "patient" or spec.kind == "string":
@@ -116,7 +115,5 @@ def variables() -> MappingProxyType:
 @functools.cache
 def modalities() -> tuple[str, ...]:
     """The modality vocabulary of the contract, in contract order."""
-    from features.contract import MODALITIES
-
     return tuple(MODALITIES)
 

@@ -167,7 +167,7 @@ def test_container_cells_in_every_row_and_in_a_list_column():
     frame["albumin_g_l"] = [[39.0, 40.0], [41.0, 42.0], [43.0, 44.0]]  # equal lengths: no 2-D
     result = validate_cohort(frame)
     assert result.n_invalid == 3 and result.report["problems_by_reason"] == {"not_a_scalar": 3}
-    from features.checks import check_column
+    from features.contract.validation import check_column
 
     parsed, missing, problems = check_column(FIELDS["albumin_g_l"], [[1, 2], [3, 4], 40, None])
     assert np.isnan(parsed[:2]).all() and parsed[2] == 40 and missing.tolist() == [0, 0, 0, 1]

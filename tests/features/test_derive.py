@@ -1,4 +1,5 @@
-"""features.derive: one code path for a record and a cohort, canonical and plain inputs."""
+"""features.derive (module features.derivation): one code path for a record and a cohort,
+canonical and plain inputs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from features import liver, tumour
 from features._inputs import FeatureInputError
 from features.contract import FIELDS, coerce_frame, validate_record
-from features.derive import DERIVED_COLUMNS, derive
+from features.derivation import DERIVED_COLUMNS, derive
 
 REQUIRED_NAMES = (
     "child_pugh_points", "child_pugh_class", "albi_score", "albi_grade", "malbi_grade", "meld",

@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from features.contract import FIELDS, OUTCOME_FIELDS, coerce_frame
-from features.derive import DERIVED_COLUMNS, derive
+from features.derivation import DERIVED_COLUMNS, derive
 from features.matrix import MATRIX_DERIVED, NOMINAL_FIELDS, ORDINAL_FIELDS, ModelMatrix
 
 EXPECTED_COLUMNS = [

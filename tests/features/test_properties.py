@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from features import liver
 from features.contract import FIELDS, validate_record
-from features.derive import DERIVED_COLUMNS, derive
+from features.derivation import DERIVED_COLUMNS, derive
 from features.matrix import ModelMatrix
 from features.staging import BCLC_STAGES, CNLC_STAGES
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from features.contract import MODALITIES, validate_record
-from features.derive import derive
+from features.derivation import derive
 from guidelines import assess, available_rulesets, load_ruleset
 from guidelines.engine import columns_from_frame, evaluate
 from guidelines.ruleset import RULES_DIR

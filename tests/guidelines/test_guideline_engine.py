@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from features.contract import MODALITIES, coerce_frame
-from features.derive import derive
+from features.derivation import derive
 from guidelines import (
     Assessment,
     GuidelineInputError,

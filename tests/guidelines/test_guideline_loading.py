@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from guidelines import RuleSetError, load_ruleset
+from features.contract import Problem, RequestError
+from guidelines import RuleSetError, UnknownGuidelineError, load_ruleset
 
 
 def _fail(write_rules, data, *needles, text=None):
@@ -123,10 +124,24 @@ def test_top_level_not_a_mapping(write_rules):
 
 
 def test_unknown_name_and_missing_path():
-    with pytest.raises(RuleSetError, match="unknown rule set 'bclc-2023'.*did you mean"):
+    with pytest.raises(UnknownGuidelineError, match="unknown rule set 'bclc-2023'.*did you mean"):
         load_ruleset("bclc-2023")
     with pytest.raises(RuleSetError, match="no such file"):
         load_ruleset("/nonexistent/rules.yaml")
+
+
+def test_unknown_name_is_a_request_error_with_one_problem():
+    with pytest.raises(RequestError) as info:
+        load_ruleset("bclc-2023")
+    error = info.value
+    assert isinstance(error, UnknownGuidelineError) and isinstance(error, ValueError)
+    assert not isinstance(error, RuleSetError)
+    assert error.name == "bclc-2023" and "bclc-2022" in error.available
+    assert error.problems == (Problem("guideline", "unknown_guideline",
+                                      error.problems[0].expected, "'bclc-2023'",
+                                      "did you mean 'bclc-2022'?"),)
+    assert error.to_dict()["error"] == "unknown_guideline"
+    assert error.to_dict()["message"].startswith("ruleset: unknown rule set 'bclc-2023'")
 
 
 def test_cached_and_reloaded_when_changed(raw_ruleset, write_rules):

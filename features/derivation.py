@@ -1,4 +1,5 @@
-"""``derive``: add every derived clinical score to a contract frame or a single record.
+"""Derived clinical scores: :func:`derive` (exported as ``features.derive``) adds every one to a
+contract frame or a single record.
 
 One code path serves a cohort and a single patient (a dict is turned into length-1 arrays), so a
 served prediction sees exactly the features a batch run sees. Inputs may be canonical (after

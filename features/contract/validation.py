@@ -1,194 +1,37 @@
-"""Vectorised validation of patient records against :data:`features.contract.FIELDS`.
+"""Vectorised validation of patient records against :data:`features.contract.schema.FIELDS`.
 
 One engine serves a single record (arrays of length one) and a cohort of 100k rows. Every problem
-is collected (never the first only) as a :class:`Problem` naming the field, the expectation with
-its unit, the received value and, where one helps, a hint such as "looks like g/dL".
+is collected (never the first only) as a :class:`~features.contract.errors.Problem` naming the
+field, the expectation with its unit, the received value and, where one helps, a hint such as
+"looks like g/dL". Values are read with the rules of :mod:`features.contract.parsing`.
+
+* :func:`validate_record` for one patient (a mapping) and :func:`validate_cohort` for a frame,
+  both driven by :func:`check_column` and the cross-field checks;
+* :func:`coerce_frame`, the canonical dtypes every later floor relies on.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
-_MAX_RECEIVED = 60
+from features.contract.errors import InvalidPatientError, Problem, received_text
+from features.contract.parsing import (
+    as_cells,
+    container_mask,
+    missing_mask,
+    parse_booleans,
+    parse_categories,
+    parse_numbers,
+)
+from features.contract.schema import FIELDS, FieldSpec
+
 _MAX_RECORD_FIELDS = 500
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One contract violation: the field, the reason code, what was expected and received.
-
-    ``row`` is the 0-based position of the row in the validated input (None for a single record
-    or a whole-column problem). It is a position, never the ``patient_id``, so reports carry no
-    identifier.
-    """
-
-    field: str
-    reason: str
-    expected: str
-    received: str
-    hint: str = ""
-    row: int | None = None
-
-    @property
-    def message(self) -> str:
-        text = f"{self.field}: expected {self.expected}, got {self.received}"
-        return f"{text} ({self.hint})" if self.hint else text
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-class InvalidPatientError(ValueError):
-    """A patient record violates the contract; ``problems`` lists every violation."""
-
-    def __init__(self, problems, context: str = "patient record"):
-        self.problems = tuple(problems)
-        lines = [f"  - {p.message}" for p in self.problems[:50]]
-        if len(self.problems) > 50:
-            lines.append(f"  ... and {len(self.problems) - 50} more")
-        super().__init__(
-            f"invalid {context}: {len(self.problems)} problem(s)\n" + "\n".join(lines)
-        )
-
-    def to_dict(self) -> dict:
-        """JSON-safe form (used by the CLI and the REST endpoint)."""
-        return {
-            "error": "invalid_patient",
-            "message": str(self).splitlines()[0],
-            "problems": [p.to_dict() for p in self.problems],
-        }
-
-
-def _received(value) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= _MAX_RECEIVED else text[: _MAX_RECEIVED - 3] + "..."
-
-
-def _is_container(value) -> bool:
-    """True for a cell holding several values (or an array): list, tuple, dict, set, ndarray,
-    Series, range, iterator. Strings and bytes are scalars; a 0-d ndarray counts as an array."""
-    return isinstance(value, np.ndarray) or pd.api.types.is_list_like(value)
-
-
-def _container_mask(values: np.ndarray) -> np.ndarray:
-    """Mask of the cells of a 1-D array that are containers (only object arrays can hold one)."""
-    if values.dtype != object or not any(
-            issubclass(t, (np.ndarray, Iterable)) and not issubclass(t, (str, bytes))
-            for t in set(map(type, values))):  # fast path: no cell of an iterable type
-        return np.zeros(len(values), bool)
-    return np.fromiter((_is_container(v) for v in values), bool, len(values))
-
-
-def _missing_mask(values: np.ndarray, containers: np.ndarray | None = None) -> np.ndarray:
-    """Mask of the missing cells of a 1-D array: None, NaN, NA, NaT or a blank string.
-
-    A container cell (``containers``) is never missing, whatever its elements are: it is a
-    problem of its own (``not_a_scalar``).
-    """
-    mask = np.asarray(pd.isna(values), dtype=bool)  # cell by cell on a 1-D object array
-    if values.dtype != object:
-        return mask
-    if containers is None:
-        containers = _container_mask(values)
-    mask &= ~containers
-    try:
-        strings = pd.Series(values, dtype=object).str.strip()  # NaN for every non-string cell
-    except (AttributeError, TypeError):  # pandas: no string cell (or bytes): none is blank
-        return mask
-    mask |= (strings == "").to_numpy(dtype=bool)
-    return mask
-
-
-def _as_object(values) -> np.ndarray:
-    """A column as a 1-D numpy array, one element per cell.
-
-    A Series keeps its numpy dtype (object for extension dtypes); any other sequence becomes an
-    object array filled cell by cell, so that list cells never turn into a 2-D array.
-    """
-    if isinstance(values, pd.Series):
-        values = values.astype(object).to_numpy() if isinstance(
-            values.dtype, (pd.CategoricalDtype, pd.BooleanDtype, pd.StringDtype)
-        ) or pd.api.types.is_extension_array_dtype(values.dtype) else values.to_numpy()
-    if isinstance(values, np.ndarray) and values.ndim == 1:
-        return values
-    cells = list(values)
-    out = np.empty(len(cells), dtype=object)
-    for i, cell in enumerate(cells):
-        out[i] = cell
-    return out
-
-
-def _parse_number(values: np.ndarray, skip: np.ndarray):
-    """Return (floats, bad) where bad marks the parsed cells (not ``skip``: missing or
-    container) that are not numbers."""
-    if values.dtype.kind in "iuf":
-        return values.astype(float), np.zeros(len(values), bool)
-    out = np.full(len(values), np.nan)
-    bad = np.zeros(len(values), bool)
-    for i in np.flatnonzero(~skip):
-        v = values[i]
-        if isinstance(v, (bool, np.bool_, bytes, bytearray)):  # float(b"5") would parse
-            bad[i] = True
-            continue
-        if isinstance(v, (complex, np.complexfloating)):
-            # pandas turns a column holding one complex cell into complex128: its real-valued
-            # cells stay numbers, a complex one is no number (float() would drop .imag)
-            if v.imag != 0:
-                bad[i] = True
-                continue
-            v = v.real
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError, OverflowError):
-            bad[i] = True
-    return out, bad
-
-
-def _parse_bool(values: np.ndarray, skip: np.ndarray):
-    """Return (bools, bad); ``skip`` cells (missing or container) are not parsed."""
-    out = np.zeros(len(values), bool)
-    bad = np.zeros(len(values), bool)
-    if values.dtype == bool:
-        return values.copy(), bad
-    for i in np.flatnonzero(~skip):
-        v = values[i]
-        if isinstance(v, (bool, np.bool_)):
-            out[i] = bool(v)
-            continue
-        if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
-            out[i] = bool(v)
-            continue
-        key = str(v).strip().lower() if isinstance(v, str) else None
-        if key in _TRUE:
-            out[i] = True
-        elif key in _FALSE:
-            out[i] = False
-        else:
-            bad[i] = True
-    return out, bad
-
-
-def _parse_category(values: np.ndarray, skip: np.ndarray, categories):
-    """Return (categories, bad); ``skip`` cells (missing or container) are not parsed."""
-    out = np.full(len(values), None, dtype=object)
-    bad = np.zeros(len(values), bool)
-    allowed = set(categories)
-    for i in np.flatnonzero(~skip):
-        v = values[i]
-        key = v.strip().lower() if isinstance(v, str) else None
-        if key in allowed:
-            out[i] = key
-        else:
-            bad[i] = True
-    return out, bad
 
 
 def _category_hint(value, categories) -> str:
@@ -205,20 +48,20 @@ def _unit_hint(spec, value: float) -> str:
     return ""
 
 
-def check_column(spec, values, rows: np.ndarray | None = None):
+def check_column(spec: FieldSpec, values, rows: np.ndarray | None = None):
     """Check one column of values against ``spec``.
 
     Returns ``(parsed, missing, problems)``: parsed values (float array for numbers, bool array for
     booleans, object array for categories and strings), the missing mask and the problems found.
     """
-    values = _as_object(values)
+    values = as_cells(values)
     n = len(values)
     rows = np.arange(n) if rows is None else rows
     # A cell holding several values (list, dict, array, ...) is one problem of its row, found
     # before any parsing: the missing mask and the per-kind parsers only ever see scalars.
     # patient_id (free text) is exempt: any value is an identifier, hashed, never echoed.
-    containers = _container_mask(values) if spec.kind != "string" else np.zeros(n, bool)
-    missing = _missing_mask(values, containers)
+    containers = container_mask(values) if spec.kind != "string" else np.zeros(n, bool)
+    missing = missing_mask(values, containers)
     skip = missing | containers
     problems: list[Problem] = []
 
@@ -227,13 +70,13 @@ def check_column(spec, values, rows: np.ndarray | None = None):
             v = values[i]
             hint = (hint_fn(i) if by_row else hint_fn(v)) if hint_fn else ""
             problems.append(
-                Problem(spec.name, reason, spec.expectation, _received(v), hint, int(rows[i]))
+                Problem(spec.name, reason, spec.expectation, received_text(v), hint, int(rows[i]))
             )
 
     add(containers, "not_a_scalar",
         lambda v: f"one value per field; this cell holds a {type(v).__name__}")
     if spec.kind in ("number", "integer"):
-        parsed, bad = _parse_number(values, skip)
+        parsed, bad = parse_numbers(values, skip)
         add(bad, "not_a_number", lambda v: "a text in a numeric column" if isinstance(v, str) else "")
         ok = ~skip & ~bad
         nonfinite = ok & ~np.isfinite(parsed)
@@ -253,10 +96,10 @@ def check_column(spec, values, rows: np.ndarray | None = None):
         invalid = bad | nonfinite | out_of_range | containers
         parsed = np.where(invalid, np.nan, parsed)
     elif spec.kind == "boolean":
-        parsed, bad = _parse_bool(values, skip)
+        parsed, bad = parse_booleans(values, skip)
         add(bad, "not_a_boolean")
     elif spec.kind == "category":
-        parsed, bad = _parse_category(values, skip, spec.categories)
+        parsed, bad = parse_categories(values, skip, spec.categories)
         add(bad, "unknown_category", lambda v: _category_hint(v, spec.categories))
     else:
         parsed = np.where(missing, None, values.astype(object))
@@ -286,8 +129,6 @@ def _cross_checks(parsed: dict, rows: np.ndarray) -> list[Problem]:
 
 def _check_columns(columns: Mapping, n: int, require_outcomes: bool, require_id: bool,
                    rows: np.ndarray | None = None):
-    from features.contract import FIELDS
-
     rows = np.arange(n) if rows is None else rows
     parsed, missing, problems = {}, {}, []
     for spec in FIELDS.values():
@@ -339,11 +180,10 @@ def validate_record(record, require_outcomes: bool = False) -> dict:
         Listing every problem: unknown fields, missing required fields, wrong types, out-of-range
         or non-finite values, unknown categories, inconsistent pairs.
     """
-    from features.contract import FIELDS
-
     if not isinstance(record, Mapping):
-        raise InvalidPatientError([Problem("<record>", "not_a_mapping", "a mapping of contract "
-                                           "fields to values", _received(type(record).__name__))])
+        raise InvalidPatientError([Problem("<record>", "not_a_mapping",
+                                           "a mapping of contract fields to values",
+                                           received_text(type(record).__name__))])
     if len(record) > _MAX_RECORD_FIELDS:
         raise InvalidPatientError([Problem("<record>", "too_many_fields",
                                            f"at most {_MAX_RECORD_FIELDS} fields",
@@ -352,7 +192,7 @@ def validate_record(record, require_outcomes: bool = False) -> dict:
     for key in record:
         if key not in FIELDS:
             close = difflib.get_close_matches(str(key), list(FIELDS), n=1, cutoff=0.6)
-            problems.append(Problem(_received(key).strip("'"), "unknown_field",
+            problems.append(Problem(received_text(key).strip("'"), "unknown_field",
                                     "a contract field name", "an unknown field",
                                     f"did you mean '{close[0]}'?" if close else
                                     "remove it; extra fields are not used"))
@@ -459,8 +299,6 @@ def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
     TypeError
         ``frame`` is not a DataFrame.
     """
-    from features.contract import FIELDS
-
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"validate_cohort expects a pandas DataFrame, got {type(frame).__name__}")
     n = len(frame)
@@ -487,8 +325,6 @@ def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
 
 
 def _canonical_frame(parsed: dict, missing: dict, index) -> pd.DataFrame:
-    from features.contract import FIELDS
-
     data = {}
     for name, values in parsed.items():
         spec, miss = FIELDS[name], missing[name]

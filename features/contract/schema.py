@@ -1,13 +1,13 @@
-"""The patient record contract (v1), implemented once.
+"""The patient record contract (v1): the fields and vocabularies, stated once.
 
-Every entry point (a cohort file, the synthetic generator, ``recommend()``, the CLI and the REST
-endpoint) validates through this module. :data:`FIELDS` is the single definition: names, types,
-units, plausible ranges, categories and whether a field is required. From it come
+:data:`FIELDS` is the single definition: names, types, units, plausible ranges, categories and
+whether a field is required. Everything else in :mod:`features.contract` is driven by it:
+validation (:mod:`features.contract.validation`), coercion rules
+(:mod:`features.contract.parsing`) and :func:`pandera_schema`, the same contract as a pandera
+``DataFrameSchema`` for users who want it.
 
-* :func:`validate_record` for one patient (a mapping) and :func:`validate_cohort` for a frame,
-  both driven by the same vectorised checks in :mod:`features.checks`;
-* :func:`coerce_frame`, the canonical dtypes every later floor relies on;
-* :func:`pandera_schema`, the same contract as a pandera ``DataFrameSchema`` for users who want it.
+This module imports nothing of the project (only the standard library; pandera lazily), so any
+floor may depend on it.
 
 Units are SI as Chinese and European laboratories report them (bilirubin umol/L, albumin g/L).
 """
@@ -193,8 +193,9 @@ def pandera_schema(outcomes: bool = False):
     """The contract as a pandera ``DataFrameSchema`` (for users who validate with pandera).
 
     Built from :data:`FIELDS`, so it states the same names, types, ranges and categories as
-    :func:`validate_cohort`. It checks a frame in canonical dtypes (see :func:`coerce_frame`);
-    row-level reporting with unit hints is :func:`validate_cohort`'s job.
+    :func:`features.contract.validate_cohort`. It checks a frame in canonical dtypes (see
+    :func:`features.contract.coerce_frame`); row-level reporting with unit hints is
+    :func:`~features.contract.validate_cohort`'s job.
     """
     import pandera.pandas as pa
 
@@ -215,34 +216,3 @@ def pandera_schema(outcomes: bool = False):
         nullable = not spec.required or spec.name == "patient_id"
         columns[spec.name] = pa.Column(checks=checks, nullable=nullable, required=spec.required)
     return pa.DataFrameSchema(columns, strict=False, coerce=False, name="hcc-patient-contract-v1")
-
-
-# Re-exported here so `from features.contract import validate_record` is the one place to look.
-from features.checks import (  # noqa: E402
-    CohortValidation,
-    InvalidPatientError,
-    Problem,
-    coerce_frame,
-    validate_cohort,
-    validate_record,
-)
-
-__all__ = [
-    "COST_TIERS",
-    "CONTRACT_VERSION",
-    "FIELDS",
-    "MODALITIES",
-    "MODALITY_LABELS",
-    "OUTCOME_FIELDS",
-    "PATIENT_FIELDS",
-    "PREDICTOR_FIELDS",
-    "CohortValidation",
-    "FieldSpec",
-    "InvalidPatientError",
-    "Problem",
-    "UnitHint",
-    "coerce_frame",
-    "pandera_schema",
-    "validate_cohort",
-    "validate_record",
-]
