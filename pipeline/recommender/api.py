@@ -107,23 +107,21 @@ class Recommender:
     def ruleset(self, name: str | None):
         """The rule set ``name`` (default ``recommend.default_guideline``), from the bundle first.
 
-        Raises InvalidPatientError naming the available rule sets when ``name`` is unknown.
+        Raises :class:`guidelines.UnknownGuidelineError` (a ``RequestError``) naming the
+        available rule sets when ``name`` is unknown.
         """
-        from guidelines.ruleset import available_rulesets, load_ruleset
+        from guidelines.ruleset import UnknownGuidelineError, available_rulesets, load_ruleset
 
         name = name or self.params.default_guideline
+        names = sorted(set(self._rulesets) | set(available_rulesets()))
         if not isinstance(name, str):
-            raise InvalidPatientError([Problem("guideline", "unknown_guideline", "a rule set "
-                                               "name", repr(name))], context="request")
+            raise UnknownGuidelineError(name, names, "a rule set name", paths=False)
         key = name.strip().lower()
         source = self._rulesets.get(key)
         if source is None and key in available_rulesets():
             source = key
         if source is None:
-            names = sorted(set(self._rulesets) | set(available_rulesets()))
-            raise InvalidPatientError([Problem("guideline", "unknown_guideline",
-                                               "one of " + ", ".join(names), repr(name))],
-                                      context="request")
+            raise UnknownGuidelineError(name, names, paths=False)
         return _load_ruleset_cached(str(source), load_ruleset)
 
     # --- single patient ----------------------------------------------------------------------
@@ -154,7 +152,7 @@ class Recommender:
             When the record, the preferences or the guideline name are invalid (every problem
             listed).
         """
-        from features.derive import derive
+        from features import derive
         from guidelines import assess
 
         record = validate_record(patient)
@@ -272,7 +270,7 @@ class Recommender:
 
     def _score_chunk(self, part, ruleset, prefs, explain, intervals, refs) -> list:
         """Recommendations for the rows of ``part`` (valid contract records)."""
-        from features.derive import derive
+        from features import derive
         from guidelines import assess_frame
 
         derived = derive(part)

@@ -12,7 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from features.contract import COST_TIERS, MODALITIES, InvalidPatientError, Problem
+from features.contract import COST_TIERS, MODALITIES, Problem, RequestError
+
+
+class InvalidPreferencesError(RequestError):
+    """The patient's preferences (declined modalities, cost ceiling, objective) are invalid;
+    ``problems`` lists every one (reason ``invalid_preference``)."""
+
+    error = "invalid_preferences"
+
+    def __init__(self, problems):
+        problems = tuple(problems)
+        super().__init__(problems, f"invalid preferences: {len(problems)} problem(s)")
 
 OBJECTIVES = MappingProxyType({
     "rmst24": ("restricted mean survival time to the horizon (rmst_horizon_months)", "months"),
@@ -103,15 +114,15 @@ class Preferences:
 
     @classmethod
     def parse(cls, value) -> Preferences:
-        """Build from a mapping (or None / a Preferences), raising InvalidPatientError."""
+        """Build from a mapping (or None / a Preferences), raising :class:`InvalidPreferencesError`."""
         if value is None:
             return cls()
         if isinstance(value, Preferences):
             return value
         if not isinstance(value, Mapping):
-            raise InvalidPatientError([_problem(
+            raise InvalidPreferencesError([_problem(
                 "preferences", "a mapping with excluded_modalities, max_cost_tier, objective",
-                type(value).__name__)], context="preferences")
+                type(value).__name__)])
         problems = []
         unknown = sorted(map(str, set(value) - {"excluded_modalities", "max_cost_tier",
                                                 "objective"}))
@@ -145,7 +156,7 @@ class Preferences:
             problems.append(_problem("preferences.objective", "one of " + ", ".join(OBJECTIVES),
                                      repr(objective)))
         if problems:
-            raise InvalidPatientError(problems, context="preferences")
+            raise InvalidPreferencesError(problems)
         order = {m: i for i, m in enumerate(MODALITIES)}
         return cls(tuple(sorted(clean, key=order.get)),
                    tier.strip().lower() if tier else None, objective)

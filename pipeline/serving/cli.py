@@ -280,12 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hcc`` console script; returns the exit code."""
-    from features.contract import InvalidPatientError
+    from features.contract import RequestError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except InvalidPatientError as exc:
+    except RequestError as exc:  # an invalid patient, guideline name or preference
         _print_invalid(exc)
         return EXIT_INVALID
     except (FileNotFoundError, IsADirectoryError) as exc:

@@ -137,7 +137,7 @@ class RecommenderModel(PythonModel):
         return self._results(items, errors)
 
     def _items(self, model_input, explain, request):
-        from features.contract import InvalidPatientError
+        from features.contract import RequestError
 
         try:
             if len(model_input) == 1:  # one patient: the record path, without the frame checks
@@ -146,7 +146,7 @@ class RecommenderModel(PythonModel):
                 items = self._recommender.recommend_batch(model_input, explain=explain,
                                                           errors="report", progress=False,
                                                           **request)
-        except InvalidPatientError as exc:
+        except RequestError as exc:
             # request-level: unknown guideline or preferences, or no contract field at all
             # (MLflow's schema enforcement drops the rows of records without any known field)
             raise RecordsRejected(str(exc), problems=[p.to_dict() for p in exc.problems],

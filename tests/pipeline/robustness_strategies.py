@@ -6,7 +6,7 @@ wrong type, out of range, non-finite, missing required field, unknown category, 
 empty record, thousands of keys, huge string value. ``json_only=True`` restricts values to what a
 JSON request can carry (the REST tests).
 
-Parsing rules these strategies rely on (features/checks.py): numbers accept numeric strings
+Parsing rules these strategies rely on (features/contract/parsing.py): numbers accept numeric strings
 ("12"), booleans accept true/false, yes/no, 1/0 and "1"/"0", categories are matched after
 strip().lower(), a blank string or NaN is a missing value (valid for an optional field).
 """

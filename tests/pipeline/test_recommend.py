@@ -314,10 +314,17 @@ def test_invalid_values_list_every_problem(recommender, examples):
     ("tace", None, "preferences"),
     (None, "who-2030", "guideline"),
 ])
-def test_invalid_request_raises_invalid_patient_error(recommender, examples, prefs, guideline,
-                                                      field):
-    with pytest.raises(InvalidPatientError) as info:
+def test_invalid_request_raises_a_request_error(recommender, examples, prefs, guideline, field):
+    """Bad preferences: InvalidPreferencesError; an unknown guideline: UnknownGuidelineError;
+    both RequestErrors (ValueErrors) listing the problem."""
+    from features.contract import RequestError
+    from guidelines import UnknownGuidelineError
+    from pipeline.recommender.request import InvalidPreferencesError
+
+    expected = UnknownGuidelineError if guideline else InvalidPreferencesError
+    with pytest.raises(expected) as info:
         recommender.recommend(examples["early"], prefs, guideline)
+    assert isinstance(info.value, RequestError)
     assert field in {p.field for p in info.value.problems}
 
 

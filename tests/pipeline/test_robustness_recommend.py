@@ -21,19 +21,21 @@ from robustness_strategies import (
     valid_records,
 )
 
-from features.contract import COST_TIERS, InvalidPatientError
-from guidelines import available_rulesets
+from features.contract import COST_TIERS, InvalidPatientError, RequestError
+from guidelines import UnknownGuidelineError, available_rulesets
+from pipeline.recommender.request import InvalidPreferencesError
 
 FAST = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 GUIDELINES = st.sampled_from((None, *available_rulesets(), "CNLC-2024", " bclc-2022 "))
 
 
-def _only_invalid_patient_error(call):
-    """Run ``call``; it must raise InvalidPatientError (a ValueError) with problems listed."""
-    with pytest.raises(InvalidPatientError) as info:
+def _only_request_error(call, kind=InvalidPatientError):
+    """Run ``call``; it must raise ``kind`` (a RequestError, a ValueError) with problems listed."""
+    with pytest.raises(kind) as info:
         call()
-    assert info.value.problems, "InvalidPatientError without problems"
+    assert isinstance(info.value, RequestError) and isinstance(info.value, ValueError)
+    assert info.value.problems, f"{kind.__name__} without problems"
     json.dumps(info.value.to_dict())  # the error itself is JSON-safe (CLI, REST)
     return info.value
 
@@ -42,7 +44,7 @@ def _only_invalid_patient_error(call):
 @given(case=malformed_records(lists=True))
 def test_malformed_records_raise_invalid_patient_error_only(recommender, case):
     record, kind, field = case
-    error = _only_invalid_patient_error(lambda: recommender.recommend(record, explain=False))
+    error = _only_request_error(lambda: recommender.recommend(record, explain=False))
     if field is not None:
         assert field in {p.field for p in error.problems}, (kind, error.problems[:3])
     assert len(str(error)) < 20_000  # a huge value is truncated in the message
@@ -50,10 +52,10 @@ def test_malformed_records_raise_invalid_patient_error_only(recommender, case):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(record=valid_records(), prefs=malformed_preferences(), guideline=GUIDELINES)
-def test_malformed_preferences_raise_invalid_patient_error_only(recommender, record, prefs,
+def test_malformed_preferences_raise_request_errors_only(recommender, record, prefs,
                                                                 guideline):
-    _only_invalid_patient_error(lambda: recommender.recommend(record, prefs, guideline,
-                                                              explain=False))
+    _only_request_error(lambda: recommender.recommend(record, prefs, guideline, explain=False),
+                        RequestError)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -61,28 +63,29 @@ def test_malformed_preferences_raise_invalid_patient_error_only(recommender, rec
     st.text(min_size=1, max_size=20).filter(
         lambda s: s.strip() and s.strip().lower() not in available_rulesets()),
     st.integers(min_value=1), st.lists(st.text(), min_size=1, max_size=2)))
-def test_unknown_guideline_raises_invalid_patient_error_only(recommender, record, guideline):
-    error = _only_invalid_patient_error(lambda: recommender.recommend(record, None, guideline,
-                                                                      explain=False))
+def test_unknown_guideline_raises_unknown_guideline_error_only(recommender, record, guideline):
+    error = _only_request_error(lambda: recommender.recommend(record, None, guideline,
+                                                              explain=False), UnknownGuidelineError)
     assert {p.field for p in error.problems} == {"guideline"}
 
 
 @pytest.mark.parametrize("patient", ["a text", 42, None, ["age_years", 60], ("x",),
                                      np.array([1.0])])
 def test_non_mapping_patient_is_invalid(recommender, patient):
-    _only_invalid_patient_error(lambda: recommender.recommend(patient))
+    _only_request_error(lambda: recommender.recommend(patient))
 
 
 @pytest.mark.parametrize("prefs", [{1: "x", "budget": 3}, {"objective": ["rmst24"]},
                                    {"objective": {}}])
 def test_preferences_with_odd_keys_or_unhashable_objective(recommender, examples, prefs):
-    _only_invalid_patient_error(lambda: recommender.recommend(examples["early"], prefs))
+    _only_request_error(lambda: recommender.recommend(examples["early"], prefs),
+                        InvalidPreferencesError)
 
 
 @pytest.mark.parametrize("value", [[], [56, 57], (56, 57), np.array([56.0, 1.0])])
 def test_list_cells_in_a_record(recommender, examples, value):
     for name in ("age_years", "sex", "cirrhosis"):
-        _only_invalid_patient_error(
+        _only_request_error(
             lambda name=name: recommender.recommend(dict(examples["early"], **{name: value})))
     # patient_id is free text: any value is an identifier, hashed, never shown
     rec = recommender.recommend(dict(examples["early"], patient_id=value), explain=False)
