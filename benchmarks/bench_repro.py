@@ -1,6 +1,6 @@
 """``dvc repro --force`` end to end, wall time, in a scratch copy of the repository.
 
-The copy holds what the stages need, as ``tests/pipeline/test_pipeline_e2e.py`` builds it:
+The copy holds what the stages need, as ``tests/stages/test_pipeline_e2e.py`` builds it:
 dvc.yaml, params.yaml, .dvc/config (with ``core.no_scm = true``: no git in the scratch copy),
 .dvcignore / .gitignore and the package sources named as stage dependencies (the code that
 runs is the installed project, i.e. this repository). The working tree's data, DVC cache and

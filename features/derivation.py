@@ -216,6 +216,22 @@ def derive(frame):
     missing optional measurements (sodium, total tumour diameter, liver involvement, HBV DNA)
     leave the scores needing them missing. See :mod:`features.tumour` and
     :mod:`features.staging`.
+
+    Examples
+    --------
+    >>> from features import derive
+    >>> patient = {"age_years": 56, "sex": "male", "etiology": "hbv", "cirrhosis": True,
+    ...            "ascites": "none", "encephalopathy": "none", "bilirubin_umol_l": 14.0,
+    ...            "albumin_g_l": 42.0, "inr": 1.05, "creatinine_umol_l": 72.0,
+    ...            "afp_ng_ml": 35.0, "tumor_count": 1, "tumor_max_diameter_cm": 2.8,
+    ...            "pvtt": "none", "extrahepatic_spread": False, "ecog": 0}
+    >>> scores = derive(patient)
+    >>> scores["child_pugh_points"], scores["child_pugh_class"], scores["albi_grade"]
+    (5, 'A', 1)
+    >>> scores["bclc_stage"], scores["cnlc_stage"], scores["within_milan"]
+    ('A', 'Ia', True)
+    >>> derive(patient | {"pvtt": "vp3"})["bclc_stage"]     # macrovascular invasion
+    'C'
     """
     if isinstance(frame, pd.DataFrame):
         return _derive_frame(frame)

@@ -276,6 +276,23 @@ def assess(patient, ruleset=None) -> Assessment:
     Assessment
         Forbidden modalities, modalities flagged for review, the rules that apply with their
         references, and the guideline-preferred modalities for the patient's stage.
+
+    Examples
+    --------
+    >>> import json
+    >>> import guidelines
+    >>> patient = json.load(open("examples/patient_early.json"))    # one 2.8 cm nodule
+    >>> a = guidelines.assess(patient, "bclc-2022")
+    >>> a.stage, a.preferred[:3]
+    ('A', ('resection', 'transplant', 'ablation'))
+    >>> sorted(a.forbidden)
+    []
+    >>> terminal = guidelines.assess(json.load(open("examples/patient_terminal.json")))
+    >>> sorted(terminal.forbidden - {"supportive_care"}) == sorted(terminal.forbidden)
+    True
+    >>> veto = terminal.hits[0]                       # each veto cites its rule
+    >>> veto.rule_id, veto.effect, veto.reference.startswith("clinical-facts §1.2")
+    ('all-anticancer-ecog-4', 'forbid', True)
     """
     if isinstance(patient, pd.DataFrame):
         if len(patient) != 1:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from features.contract.errors import Problem, RequestError, received_text
+from features.contract.problems import Problem, RequestError, received_text
 from guidelines.conditions import ConditionError, parse
 from guidelines.vocabulary import Variable, modalities, variables
 
@@ -56,7 +56,7 @@ class UnknownGuidelineError(RequestError):
     """A guideline (rule-set) name that is not available; a :class:`RequestError`.
 
     ``name`` is the name asked for, ``available`` the names that exist; ``problems`` holds one
-    :class:`~features.contract.errors.Problem` for the field ``guideline`` (reason
+    :class:`~features.contract.problems.Problem` for the field ``guideline`` (reason
     ``unknown_guideline``) whose hint is ``hint``. ``paths=False`` for callers that accept names
     only (the expectation then does not offer a path to a YAML file).
     """

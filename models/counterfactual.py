@@ -28,8 +28,6 @@ models. Time unit = the unit of ``y`` (months in this project).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -87,6 +85,26 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
         causal forests); a propensity feature lets one split adjust for indication.
         Off by default: it brought no gain on our confounded simulations.
     random_state, n_jobs : int
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sksurv.util import Surv
+    >>> from models import ModalityOutcomeModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.normal(60, 10, 300), "size_cm": rng.gamma(2.0, 2.5, 300)})
+    >>> y = Surv.from_arrays(event=rng.random(300) < 0.8,
+    ...                      time=rng.exponential(np.exp(3.0 - 0.15 * X["size_cm"])))
+    >>> modality = np.where(rng.random(300) < 0.5, "tace", "targeted")
+    >>> model = ModalityOutcomeModel(n_bootstrap=0, survival_params={
+    ...     "n_estimators": 50, "early_stopping_rounds": None}).fit(X, y, modality)
+    >>> model.modalities_
+    ['tace', 'targeted']
+    >>> table = model.predict_outcomes(X.iloc[:2], times=(12,), horizon=24)  # every modality
+    >>> list(table.columns)
+    ['row', 'index', 'modality', 'surv_12', 'rmst_24', 'median']
+    >>> model.predict_rmst(X.iloc[:2], "tace", horizon=24).shape   # months, one per patient
+    (2,)
     """
 
     def __init__(self, *, learner="s", base="xgboost", n_bootstrap=20,
@@ -433,68 +451,13 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
 
         Not available for ``base="rsf"`` (the forest has no pickle-free format).
         """
-        from .persistence import ModelFileError, save_booster, write_meta
+        from .outcome_files import save_outcome_model
 
-        self._check()
-        if self.base == "rsf":
-            raise ModelFileError(
-                "ModalityOutcomeModel: expected base 'xgboost' or 'coxph' to save without "
-                "pickle, got 'rsf'. Hint: refit with another base or refit at load time."
-            )
-        root = Path(directory)
-        write_meta(root, "ModalityOutcomeModel", {})
-        for b, arms in enumerate([self.main_] + self.members_):
-            for j, model in enumerate(arms.models):
-                model.save(root / f"member{b}" / f"arm{j}")
-        resp = None
-        if self.response_model_ is not None:
-            self.response_model_.save(root / "response")
-            resp = [save_booster(bst, root, f"response_member{b}")
-                    for b, bst in enumerate(self.response_members_)]
-        write_meta(root, "ModalityOutcomeModel", {
-            "params": self.get_params(), "modalities_": self.modalities_,
-            "feature_names_in_": self.feature_names_in_, "arm_kind": self.main_.kind,
-            "model_columns_": self.model_columns_,
-            "n_members": len(self.members_), "n_arms": len(self.main_.models),
-            "baselines": [None if a.baselines is None else [b.to_dict() for b in a.baselines]
-                          for a in [self.main_] + self.members_],
-            "propensity_model_": self.propensity_model_.to_dict(),
-            "propensity_overlap_": self.propensity_overlap_.reset_index().to_dict("list"),
-            "response_members": resp})
+        save_outcome_model(self, directory)
 
     @classmethod
     def load(cls, directory) -> ModalityOutcomeModel:
         """Load a model written by :meth:`save`."""
-        from .curves import BreslowBaseline
-        from .peers import CoxPHPeer
-        from .persistence import load_booster, read_meta
-        from .response import ResponseModel
-        from .survival import SurvivalModel
+        from .outcome_files import load_outcome_model
 
-        root = Path(directory)
-        meta = read_meta(root, "ModalityOutcomeModel")
-        params = dict(meta["params"])
-        params.setdefault("baseline", "pooled")  # saved before stratified baselines existed
-        self = cls(**params)
-        self.modalities_ = list(meta["modalities_"])
-        self.feature_names_in_ = list(meta["feature_names_in_"])
-        base_cls = SurvivalModel if self.base == "xgboost" else CoxPHPeer
-        M = len(self.modalities_)
-        self.model_columns_ = list(meta["model_columns_"])
-        p = len(self.model_columns_)
-        stored = meta.get("baselines") or [None] * (meta["n_members"] + 1)
-        sets = [ArmSet(meta["arm_kind"], [base_cls.load(root / f"member{b}" / f"arm{j}")
-                                      for j in range(meta["n_arms"])], p, M,
-                       None if stored[b] is None else [BreslowBaseline.from_dict(d)
-                                                       for d in stored[b]])
-                for b in range(meta["n_members"] + 1)]
-        self.main_, self.members_ = sets[0], sets[1:]
-        self.propensity_model_ = PropensityModel.from_dict(meta["propensity_model_"])
-        self.propensity_overlap_ = pd.DataFrame(meta["propensity_overlap_"]).set_index(
-            "modality")
-        self.response_model_, self.response_members_ = None, []
-        if meta["response_members"] is not None:
-            self.response_model_ = ResponseModel.load(root / "response")
-            self.response_members_ = [load_booster(root, f, self.n_jobs)
-                                      for f in meta["response_members"]]
-        return self
+        return load_outcome_model(cls, directory)

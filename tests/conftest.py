@@ -53,7 +53,7 @@ def tiny_bundle(tmp_path_factory, tiny_cohort) -> Path:
 @pytest.fixture(scope="session")
 def recommender(tiny_bundle):
     """The tiny bundle loaded as a :class:`pipeline.recommender.api.Recommender`."""
-    from pipeline.recommender.api import Recommender
+    from pipeline.recommender.runtime import Recommender
 
     return Recommender.from_bundle(tiny_bundle)
 

@@ -6,7 +6,8 @@
 * no function or class of a package's ``__init__`` shares a name with a module of that package
   (``features.derive`` the function once hid the module ``features/derive.py``);
 * the runtime (``pipeline.recommender``, ``pipeline.serving``) never imports a DVC stage;
-* every module path of the earlier flat layout still imports (registered models and scripts).
+* every module path of the earlier flat layout still imports (registered models and scripts);
+* no two modules share a name, and the tests mirror the rooms.
 """
 
 from __future__ import annotations
@@ -149,3 +150,19 @@ def test_public_api_names(package):
                 "pipeline": ["recommend", "recommend_batch", "load_recommender"]}[package]
     for name in expected:
         assert callable(getattr(module, name)), f"{package}.{name}"
+
+
+def test_no_two_modules_share_a_name():
+    """One name, one job: no ``checks.py`` in two packages meaning two different things."""
+    seen: dict[str, list[str]] = {}
+    for path in project_modules():
+        if path.name != "__init__.py":
+            seen.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
+    assert {k: v for k, v in seen.items() if len(v) > 1} == {}
+
+
+def test_tests_mirror_the_packages():
+    """Every room of the code has its folder of tests."""
+    rooms = ["features", "models", "guidelines", "stages", "simulation", "recommender", "serving"]
+    missing = [r for r in rooms if not any((ROOT / "tests" / r).glob("test_*.py"))]
+    assert not missing, f"no tests/<room>/ for: {missing}"

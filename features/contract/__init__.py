@@ -5,7 +5,7 @@ endpoint) validates through this package. Its modules form a chain without a cyc
 
 * :mod:`~features.contract.schema`: the fields (:data:`FIELDS`), vocabularies (:data:`MODALITIES`,
   :data:`COST_TIERS` ...) and :func:`pandera_schema`; imports nothing of the project;
-* :mod:`~features.contract.errors`: :class:`Problem`, :class:`RequestError` and
+* :mod:`~features.contract.problems`: :class:`Problem`, :class:`RequestError` and
   :class:`InvalidPatientError`;
 * :mod:`~features.contract.parsing`: the coercion rules (missing values, numbers, booleans,
   categories) every reader of patient values shares;
@@ -15,7 +15,7 @@ endpoint) validates through this package. Its modules form a chain without a cyc
 ``from features.contract import X`` is the one place to look for every public name.
 """
 
-from features.contract.errors import InvalidPatientError, Problem, RequestError
+from features.contract.problems import InvalidPatientError, Problem, RequestError
 from features.contract.schema import (
     CONTRACT_VERSION,
     COST_TIERS,

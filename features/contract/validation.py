@@ -1,7 +1,7 @@
 """Vectorised validation of patient records against :data:`features.contract.schema.FIELDS`.
 
 One engine serves a single record (arrays of length one) and a cohort of 100k rows. Every problem
-is collected (never the first only) as a :class:`~features.contract.errors.Problem` naming the
+is collected (never the first only) as a :class:`~features.contract.problems.Problem` naming the
 field, the expectation with its unit, the received value and, where one helps, a hint such as
 "looks like g/dL". Values are read with the rules of :mod:`features.contract.parsing`.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.contract.errors import InvalidPatientError, Problem, received_text
+from features.contract.problems import InvalidPatientError, Problem, received_text
 from features.contract.parsing import (
     as_cells,
     container_mask,

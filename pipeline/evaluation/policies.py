@@ -17,7 +17,7 @@ def recommender_policy(bundle, test: pd.DataFrame, ruleset: str, recommend_param
     or intervals; no preferences (no declined modality, no cost ceiling).
     """
     from features.contract import PATIENT_FIELDS
-    from pipeline.recommender.api import Recommender
+    from pipeline.recommender.runtime import Recommender
 
     recommender = Recommender(bundle, recommend_params)
     recs = recommender.recommend_batch(test[[c for c in PATIENT_FIELDS if c in test]],

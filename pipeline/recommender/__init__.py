@@ -1,8 +1,9 @@
 """The recommendation runtime: load a trained bundle, predict every modality, apply the rule set,
 rank, explain.
 
-* :mod:`pipeline.recommender.api`: :class:`Recommender`, :func:`recommend`,
-  :func:`recommend_batch`, :func:`load_recommender` (re-exported here and from :mod:`pipeline`);
+* :mod:`pipeline.recommender.api`: :func:`recommend`, :func:`recommend_batch`,
+  :func:`load_recommender`, :func:`default_source` (re-exported here and from :mod:`pipeline`);
+* :mod:`pipeline.recommender.runtime`: the :class:`Recommender` (a loaded bundle at run time);
 * :mod:`pipeline.recommender.request`: the request (``recommend:`` settings, preferences,
   objectives);
 * :mod:`pipeline.recommender.recommendation`: what a recommendation is (frozen dataclasses);

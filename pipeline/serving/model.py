@@ -117,7 +117,7 @@ class RecommenderModel(PythonModel):
     """pyfunc wrapper: ``predict(frame)`` -> one result dict per row (see the module doc)."""
 
     def load_context(self, context) -> None:
-        from pipeline.recommender.api import Recommender
+        from pipeline.recommender.runtime import Recommender
 
         _tcp_nodelay_for_shared_sockets()
         self._recommender = Recommender.from_bundle(context.artifacts["bundle"])
@@ -179,7 +179,7 @@ class RecommenderModel(PythonModel):
 
     def _recommend_one(self, frame, explain: bool, request: dict):
         """``recommend()`` on the only row of ``frame``: a Recommendation, or the row's
-        InvalidPatientError. Equal to ``recommend_batch`` on that row (tests/pipeline/
+        InvalidPatientError. Equal to ``recommend_batch`` on that row (tests/serving/
         test_serving.py), without the cohort checks, frame derivation and row dicts (profiled:
         a one-patient request took 40 ms in MLflow's handler, of which recommend() 18 ms).
 

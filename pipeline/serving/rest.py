@@ -3,7 +3,7 @@
 The endpoint is MLflow's own (``POST /invocations`` with ``dataframe_records`` /
 ``dataframe_split``, ``GET /ping``, ``/health``, ``/version``), so any MLflow client works. The
 guard in front of it closes two gaps of the scoring server (MLflow 3.17) that the robustness
-tests found (tests/pipeline/test_robustness_rest.py):
+tests found (tests/serving/test_robustness_rest.py):
 
 * request params of the wrong type (``"explain": "yes please"``) fail MLflow's signature check
   before the model code runs, and MLflow's error message starts with the input frame, patient_id

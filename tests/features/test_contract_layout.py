@@ -114,7 +114,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_contract_is_a_package_of_small_modules():
     names = sorted(p.name for p in CONTRACT.glob("*.py"))
-    assert names == ["__init__.py", "errors.py", "parsing.py", "schema.py", "validation.py"]
+    assert names == ["__init__.py", "parsing.py", "problems.py", "schema.py", "validation.py"]
     assert not (FEATURES / "contract.py").exists() and not (FEATURES / "checks.py").exists()
     assert not (FEATURES / "derive.py").exists()
     for path in CONTRACT.glob("*.py"):
@@ -129,7 +129,7 @@ def test_schema_imports_nothing_of_the_project():
 
 
 def test_errors_and_parsing_import_nothing_of_the_project_but_the_contract():
-    for name in ("errors.py", "parsing.py"):
+    for name in ("problems.py", "parsing.py"):
         for module, _ in _imports(CONTRACT / name, module_level_only=False):
             top = module.split(".")[0]
             assert top not in PROJECT or module.startswith("features.contract."), (name, module)
@@ -205,7 +205,7 @@ def test_request_error_hierarchy():
     for cls in (InvalidPatientError, UnknownGuidelineError):
         assert issubclass(cls, RequestError) and issubclass(cls, ValueError)
     assert not issubclass(UnknownGuidelineError, InvalidPatientError)
-    assert features.contract.RequestError is features.contract.errors.RequestError
+    assert features.contract.RequestError is features.contract.problems.RequestError
     assert guidelines.UnknownGuidelineError is guidelines.ruleset.UnknownGuidelineError
 
 

@@ -1,7 +1,7 @@
 """A small simulated survival cohort with known modality effects (models tests).
 
 A module of its own, not conftest.py: ``from conftest import ...`` resolves to whichever
-conftest.py pytest imported first (tests/pipeline has one too).
+conftest.py pytest imported first (tests/serving has one too).
 """
 
 from __future__ import annotations

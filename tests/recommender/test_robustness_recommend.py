@@ -1,7 +1,7 @@
 """Robustness of ``recommend()``: malformed input gets InvalidPatientError and nothing else;
 valid input never raises and never gets a forbidden, declined or unaffordable modality.
 
-Hypothesis generates the records (tests/pipeline/robustness_strategies.py), against the tiny
+Hypothesis generates the records (tests/robustness_strategies.py), against the tiny
 session bundle of tests/conftest.py. Examples are bounded so the module runs in well under a
 minute on two cores.
 """

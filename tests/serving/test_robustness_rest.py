@@ -4,8 +4,8 @@ the valid rows of a request keep their recommendations.
 The session's ONE ``hcc serve`` server (MLflow's scoring server behind the request guard of
 pipeline/serving/rest.py) of the tiny session bundle,
 registered as the project's pyfunc in a temporary SQLite store, on a free loopback port
-(``rest_server`` in tests/pipeline/conftest.py, shared with test_serving.py). Hypothesis
-builds the records (tests/pipeline/robustness_strategies.py, JSON-representable values only);
+(``rest_server`` in tests/serving/conftest.py, shared with test_serving.py). Hypothesis
+builds the records (tests/robustness_strategies.py, JSON-representable values only);
 examples are bounded so the module takes well under a minute.
 """
 
@@ -30,7 +30,7 @@ ROW_LEVEL = settings(max_examples=40, deadline=None, derandomize=True,
 
 @pytest.fixture(scope="module")
 def rest(rest_server):
-    """The session's served pyfunc of the tiny bundle (``rest_server``, tests/pipeline/
+    """The session's served pyfunc of the tiny bundle (``rest_server``, tests/serving/
     conftest.py): returns a ``post(body, content_type)`` function."""
     port = rest_server["port"]
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the MLflow tests of tests/pipeline (conftest.py, test_serving.py): the
+"""Helpers shared by the MLflow tests of tests/serving (conftest.py, test_serving.py): the
 registered model's name, the package-gate metrics and a scoped MLflow tracking-URI pin."""
 
 from __future__ import annotations

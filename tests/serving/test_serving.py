@@ -1,6 +1,6 @@
 """The MLflow model: package stage (log, register, gated alias), pyfunc round trip, REST.
 
-The session's temporary SQLite tracking store (``mlflow_store``, tests/pipeline/conftest.py),
+The session's temporary SQLite tracking store (``mlflow_store``, tests/serving/conftest.py),
 pinned as this module's MLflow store while it runs; the session's ONE REST server
 (``rest_server``: the ``hcc serve`` server of the champion on a free loopback port), shared with test_robustness_rest.py.
 """
@@ -229,7 +229,7 @@ def _post(url: str, body) -> tuple[int, dict | str]:
 
 @pytest.fixture(scope="module")
 def server(store, rest_server):
-    """The session's REST server of the champion (tests/pipeline/conftest.py)."""
+    """The session's REST server of the champion (tests/serving/conftest.py)."""
     return rest_server
 
 

@@ -356,7 +356,7 @@ def test_batch_pauses_the_collector_and_restores_it(recommender, patient_rows, m
     import gc
     import threading
 
-    from pipeline.recommender import api as module
+    from pipeline.recommender import runtime as module
 
     seen = []
     real = module.OutcomePredictor.predict
@@ -468,7 +468,7 @@ def test_data_support_guard_ranks_extrapolations_last(recommender, examples):
 def test_parallel_chunks_equal_one_after_the_other(recommender, patient_rows, monkeypatch,
                                                     same):
     """Batches of several chunks are scored two chunks at a time (threads): same results."""
-    from pipeline.recommender import api as module
+    from pipeline.recommender import runtime as module
 
     rows = patient_rows.iloc[:90]
     monkeypatch.setattr(module, "_BATCH_CHUNK", 16)

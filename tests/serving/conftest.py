@@ -4,7 +4,7 @@ session.
 ``mlflow_store``: a temporary SQLite tracking store where the package stage registered the tiny
 session bundle twice (version 1 passed the gate and holds the ``champion`` alias, version 2
 failed it). ``rest_server``: the ``hcc serve`` server (pipeline/serving/rest.py) of that champion on a
-free loopback port, used by tests/pipeline/test_serving.py and test_robustness_rest.py (one
+free loopback port, used by tests/serving/test_serving.py and test_robustness_rest.py (one
 server start per run instead of one per module).
 
 MLflow's process-wide tracking URI (``mlflow.set_tracking_uri``) wins over the

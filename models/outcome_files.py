@@ -1,0 +1,80 @@
+"""Saving and loading a fitted :class:`~models.counterfactual.ModalityOutcomeModel` without
+pickle: boosters as UBJ + JSON, baselines, propensity model and overlap table as JSON metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .arms import ArmSet
+from .propensity import PropensityModel
+
+
+def save_outcome_model(model, directory) -> None:
+    """Write the fitted model ``model`` to ``directory`` (see ``ModalityOutcomeModel.save``)."""
+    from .persistence import ModelFileError, save_booster, write_meta
+
+    model._check()
+    if model.base == "rsf":
+        raise ModelFileError(
+            "ModalityOutcomeModel: expected base 'xgboost' or 'coxph' to save without "
+            "pickle, got 'rsf'. Hint: refit with another base or refit at load time."
+        )
+    root = Path(directory)
+    write_meta(root, "ModalityOutcomeModel", {})
+    for b, arms in enumerate([model.main_] + model.members_):
+        for j, arm_model in enumerate(arms.models):
+            arm_model.save(root / f"member{b}" / f"arm{j}")
+    resp = None
+    if model.response_model_ is not None:
+        model.response_model_.save(root / "response")
+        resp = [save_booster(bst, root, f"response_member{b}")
+                for b, bst in enumerate(model.response_members_)]
+    write_meta(root, "ModalityOutcomeModel", {
+        "params": model.get_params(), "modalities_": model.modalities_,
+        "feature_names_in_": model.feature_names_in_, "arm_kind": model.main_.kind,
+        "model_columns_": model.model_columns_,
+        "n_members": len(model.members_), "n_arms": len(model.main_.models),
+        "baselines": [None if a.baselines is None else [b.to_dict() for b in a.baselines]
+                      for a in [model.main_] + model.members_],
+        "propensity_model_": model.propensity_model_.to_dict(),
+        "propensity_overlap_": model.propensity_overlap_.reset_index().to_dict("list"),
+        "response_members": resp})
+
+
+def load_outcome_model(cls, directory):
+    """Read a model written by :func:`save_outcome_model` as an instance of ``cls``."""
+    from .curves import BreslowBaseline
+    from .peers import CoxPHPeer
+    from .persistence import load_booster, read_meta
+    from .response import ResponseModel
+    from .survival import SurvivalModel
+
+    root = Path(directory)
+    meta = read_meta(root, "ModalityOutcomeModel")
+    params = dict(meta["params"])
+    params.setdefault("baseline", "pooled")  # saved before stratified baselines existed
+    model = cls(**params)
+    model.modalities_ = list(meta["modalities_"])
+    model.feature_names_in_ = list(meta["feature_names_in_"])
+    base_cls = SurvivalModel if model.base == "xgboost" else CoxPHPeer
+    M = len(model.modalities_)
+    model.model_columns_ = list(meta["model_columns_"])
+    p = len(model.model_columns_)
+    stored = meta.get("baselines") or [None] * (meta["n_members"] + 1)
+    sets = [ArmSet(meta["arm_kind"], [base_cls.load(root / f"member{b}" / f"arm{j}")
+                                  for j in range(meta["n_arms"])], p, M,
+                   None if stored[b] is None else [BreslowBaseline.from_dict(d)
+                                                   for d in stored[b]])
+            for b in range(meta["n_members"] + 1)]
+    model.main_, model.members_ = sets[0], sets[1:]
+    model.propensity_model_ = PropensityModel.from_dict(meta["propensity_model_"])
+    model.propensity_overlap_ = pd.DataFrame(meta["propensity_overlap_"]).set_index(
+        "modality")
+    model.response_model_, model.response_members_ = None, []
+    if meta["response_members"] is not None:
+        model.response_model_ = ResponseModel.load(root / "response")
+        model.response_members_ = [load_booster(root, f, model.n_jobs)
+                                  for f in meta["response_members"]]
+    return model
