@@ -4,7 +4,8 @@ A rule file holds the rule set's identity (name, version, source citation), the 
 modalities per stage, a documented baseline patient for the worked cases, and the rules. Loading
 checks everything a typo could break (unknown variable, operator, modality, effect or key; a value
 of the wrong type; a duplicate id; a missing field) and raises one :class:`RuleSetError` that names
-each offending rule and the problem. See ``/work/coord/guidelines-README.md`` for the file format.
+each offending rule and the problem. The file format is documented in ``docs/rules.md`` ("The
+rule-file format").
 """
 
 from __future__ import annotations
