@@ -5,7 +5,8 @@ modalities per stage, a documented baseline patient for the worked cases, and th
 checks everything a typo could break (unknown variable, operator, modality, effect or key; a value
 of the wrong type; a duplicate id; a missing field) and raises one :class:`RuleSetError` that names
 each offending rule and the problem. A rule-set name that is not shipped is a request error,
-:class:`UnknownGuidelineError`. See ``/work/coord/guidelines-README.md`` for the file format.
+:class:`UnknownGuidelineError`. The file format is documented in ``docs/rules.md`` ("The
+rule-file format").
 """
 
 from __future__ import annotations

@@ -153,9 +153,12 @@ def test_killed_stage_leaves_nothing_taken_for_complete(repro):
     bundle = artifacts / "recommender"
     before = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.stages.train"], cwd=work, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    time.sleep(4.0)  # imports done, fitting under way
+    for line in proc.stderr:  # the stage logs "training ..." just before the fit starts
+        if "training" in line:
+            break
+    time.sleep(0.5)  # fitting under way
     assert proc.poll() is None, "the stage finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
