@@ -85,7 +85,7 @@ def contract_modalities() -> str:
 
 
 def features_derived() -> str:
-    derive = project_module("features.derive")  # the module (the package exports the function)
+    derive = project_module("features.derivation")
     rows = []
     for name, (meaning, source) in derive.DERIVED_COLUMNS.items():
         kind = derive.derived_kind(name)
