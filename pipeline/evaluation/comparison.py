@@ -22,8 +22,13 @@ def evaluate_peers(ep: EvaluateParams, tp, bundle, recommend_params, train, test
 
     Returns (peer rows, comparisons): for each peer, ours minus the peer's integrated Brier
     score and share of gain captured, with paired bootstrap intervals over the test patients
-    (``ours``: our ``surv`` at ``times_months`` and policy ``choice``)."""
+    (``ours``: our ``surv`` at ``times_months`` and policy ``choice``).
+
+    A peer that cannot be fitted on these data (a T-learner on a cohort where a modality has
+    fewer than 5 deaths, say) is skipped with a warning: its row is ``{"skipped": reason}``
+    and it has no comparison. Fit times are in each row's ``fit_seconds``."""
     from models import metrics
+    from models.errors import ModelInputError
     from pipeline.recommender.bundle import Bundle
     from pipeline.recommender.training import make_outcome_model, targets
 
@@ -35,7 +40,13 @@ def evaluate_peers(ep: EvaluateParams, tp, bundle, recommend_params, train, test
     for name, overrides in ep.peers.items():
         started = time.perf_counter()
         model = make_outcome_model(tp, **dict(overrides))
-        model.fit(X_train, y_train, mod_train, response=resp_train)
+        try:
+            model.fit(X_train, y_train, mod_train, response=resp_train)
+        except ModelInputError as exc:
+            reason = str(exc).splitlines()[0]
+            log.warning("peer %s skipped: it cannot be fitted on this cohort: %s", name, reason)
+            results[name] = {"skipped": reason}
+            continue
         fit_s = time.perf_counter() - started
         risk, surv = factual_predictions(model, X_test, modality_test,
                                          np.asarray(ep.times_months, float),

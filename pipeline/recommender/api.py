@@ -30,7 +30,8 @@ DEFAULT_BUNDLE = Path("data/artifacts/recommender")
 _URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/", "s3://", "gs://", "http://",
                 "https://", "dbfs:/")
 
-__all__ = ["Recommender", "default_source", "load_recommender", "recommend", "recommend_batch"]
+__all__ = ["Recommender", "default_source", "describe_loaded", "load_recommender", "recommend",
+           "recommend_batch", "resolve_source"]
 
 
 def default_source() -> Path:
@@ -46,7 +47,9 @@ def default_source() -> Path:
     return (project_root() / DEFAULT_BUNDLE).resolve()
 
 
-def _resolve_source(source) -> str:
+def resolve_source(source) -> str:
+    """The source :func:`load_recommender` loads: an MLflow URI as given, a path made
+    absolute, None as :func:`default_source`."""
     if source is None:
         return str(default_source())
     text = str(source)
@@ -79,7 +82,7 @@ def load_recommender(source=None) -> Recommender:
     """
     if isinstance(source, Recommender):
         return source
-    return _load_cached(_resolve_source(source))
+    return _load_cached(resolve_source(source))
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,6 +100,17 @@ def _load_cached(source: str) -> Recommender:
 
 
 load_recommender.cache_clear = _load_cached.cache_clear
+
+
+def describe_loaded(source=None) -> str:
+    """One line naming the recommender ``source`` resolves to: where it was loaded from, its
+    model id (learner, training-data hash, settings hash) and its training data."""
+    recommender = load_recommender(source)
+    settings = recommender.bundle.settings
+    where = source if isinstance(source, Recommender) else resolve_source(source)
+    trained = (f"trained on {settings.get('n_train')} patients of "
+               f"{settings.get('data_source') or 'an unnamed cohort'}")
+    return f"model {recommender.versions['model']} from {where} ({trained})"
 
 
 def recommend(patient, preferences=None, guideline=None, *, recommender=None,

@@ -89,7 +89,8 @@ class ModalityAssessment:
         Rule hits on this modality (rule_id, effect, message, reference, evidence, missing).
     excluded_because : tuple of str
         Why the modality is not a candidate although not forbidden: ``declined``,
-        ``above_cost_ceiling``, ``no_model`` (never seen in training).
+        ``above_cost_ceiling``, ``no_model`` (never seen in training), ``too_few_treated``
+        (fewer training patients than ``recommend.min_treated_patients``).
     cost_tier : str
     candidate : bool
         Not forbidden, not declined, affordable: may be recommended.

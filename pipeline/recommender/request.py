@@ -58,6 +58,10 @@ class RecommendParams:
         is not recommended (its predicted outcome is an extrapolation beyond the treated
         patients the model learned from), unless no supported candidate remains. 0 disables it;
         learners without a propensity model ignore it.
+    min_treated_patients : int
+        Data-support guard by count: a modality that fewer than this many training patients
+        received is never a candidate (reason ``too_few_treated``): its predicted outcomes rest
+        on a handful of patients. 0 disables it; bundles without per-modality counts ignore it.
     """
 
     objective: str
@@ -68,9 +72,13 @@ class RecommendParams:
     default_guideline: str
     cost_tiers: dict[str, str]
     min_propensity: float = 0.0
+    min_treated_patients: int = 0
 
     def __post_init__(self):
         problems = []
+        if self.min_treated_patients < 0:
+            problems.append(f"recommend.min_treated_patients: expected a count >= 0, got "
+                            f"{self.min_treated_patients}")
         if not 0 <= self.min_propensity < 1:
             problems.append(f"recommend.min_propensity: expected a probability in [0, 1), got "
                             f"{self.min_propensity}")

@@ -75,10 +75,16 @@ class Recommender:
         self.params = params
         self.predictor = OutcomePredictor(bundle, params)
         self._rulesets = {Path(p).stem: p for p in bundle.rules}
+        counts = settings.get("n_train_by_modality")
+        self.too_few_treated = frozenset(
+            m for m in MODALITIES if counts is not None
+            and 0 < counts.get(m, 0) < params.min_treated_patients)
+        """Modalities trained on too few patients to be candidates (recommend.min_treated_patients)."""
         self.versions = {
             "model": settings.get("model_version", "unknown"),
             "learner": settings.get("learner"),
             "git_commit": settings.get("git_commit"),
+            "data_sha256": settings.get("data_sha256"),
             "bundle_format": settings.get("bundle_format"),
             "contract": CONTRACT_VERSION,
         }
@@ -283,6 +289,8 @@ class Recommender:
                 why.append("declined")
             if _COST_RANK[p.cost_tiers[m]] > ceiling:
                 why.append("above_cost_ceiling")
+            if m in self.too_few_treated:
+                why.append("too_few_treated")
             why_not.append(tuple(why))
         plans = rank_candidates(pred.score_matrix(objective), pred.rmst, assessments, why_not,
                       [pred.has_model(j) for j in range(len(MODALITIES))], pred.support)

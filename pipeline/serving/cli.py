@@ -86,11 +86,19 @@ def _add_request_options(p: argparse.ArgumentParser) -> None:
                    "of the last local `dvc repro`, data/artifacts/recommender)")
 
 
+def _load(model):
+    """The recommender of ``--model``, saying on stderr which one (stdout stays the output)."""
+    from pipeline.recommender.api import describe_loaded, load_recommender
+
+    recommender = load_recommender(model)
+    print(f"hcc: using {describe_loaded(model)}", file=sys.stderr)
+    return recommender
+
+
 def _recommend_one(args):
-    from pipeline.recommender.api import load_recommender
 
     record, request = _read_patient(args.patient)
-    recommender = load_recommender(args.model)
+    recommender = _load(args.model)
     return recommender.recommend(record, preferences=_preferences(args, request),
                                  guideline=args.guideline or request.get("guideline"),
                                  explain=not getattr(args, "no_explain", False))
@@ -174,11 +182,10 @@ def cmd_report(args) -> int:
 
 def cmd_recommend_batch(args) -> int:
     from pipeline.io import read_cohort
-    from pipeline.recommender.api import load_recommender
 
     frame = read_cohort(args.cohort)
     prefs = _preferences(args, {})
-    results = load_recommender(args.model).recommend_batch(
+    results = _load(args.model).recommend_batch(
         frame, preferences=prefs, guideline=args.guideline, explain=not args.no_explain,
         intervals=not args.no_intervals, errors="report", progress=True)
     n_bad = 0

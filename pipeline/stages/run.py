@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from pipeline import tracking
 from pipeline.config import project_root, read_yaml
@@ -25,6 +26,54 @@ def _headline(root) -> list[str]:
         for key, value in head.items():
             shown = f"{value:.3f}" if isinstance(value, float) else value
             lines.append(f"    {key:<42} {shown}")
+    return lines
+
+
+def _entry_points(root, client) -> list[str]:
+    """Which model each entry point uses now, and whether ``@champion`` moved."""
+    from pipeline.recommender.bundle import load_bundle
+
+    lines = []
+    bundle_dir = root / "data/artifacts/recommender"
+    try:
+        settings = load_bundle(bundle_dir).settings
+    except (OSError, ValueError):
+        return ["\nNo local bundle: recommend() and `hcc recommend` have no default model."]
+    local = settings.get("model_version")
+    for text in settings.get("warnings") or []:
+        lines.append(f"  WARNING: {text}")
+    lines.insert(0, "")
+    lines.append("\nWhich model each entry point uses:")
+    lines.append(f"  Python recommend(), hcc recommend     {local} (data/artifacts/recommender, "
+                 f"{settings.get('n_train')} patients of {settings.get('data_source')})")
+    report_path = root / "data/reports/package.json"
+    registry_path = root / "data/reports/registry.json"
+    if not (report_path.is_file() and registry_path.is_file()):
+        return lines
+    report = json.loads(report_path.read_text())
+    registry = json.loads(registry_path.read_text())
+    name, alias = report.get("registered_model_name"), report.get("alias")
+    holder = registry.get("champion_version")
+    champion_model = None
+    if holder is not None:
+        try:
+            champion_model = client.get_model_version(name, str(holder)).tags.get("model_id")
+        except Exception:  # noqa: BLE001 - an older registry without tags
+            champion_model = None
+    where = f"models:/{name}@{alias}"
+    if holder is None:
+        lines.append(f"  hcc serve, {where:<24} nothing: no version holds @{alias} (the gate "
+                     f"failed); serve one explicitly: hcc serve --model models:/{name}/"
+                     f"{registry.get('version')}")
+        lines.append(f"  why: {report.get('reason')}")
+    elif report.get("champion_moved"):
+        lines.append(f"  hcc serve, {where:<24} {local} (version {holder}: @{alias} moved to "
+                     f"this run's model)")
+    else:
+        same = "the same model" if champion_model == local else "NOT the local bundle"
+        lines.append(f"  hcc serve, {where:<24} {champion_model or 'unknown'} (version "
+                     f"{holder}; @{alias} NOT moved: {same})")
+        lines.append(f"  why: {report.get('reason')}")
     return lines
 
 
@@ -46,21 +95,27 @@ def main(argv: list[str] | None = None) -> int:
     client.set_terminated(parent, "FINISHED" if code == 0 else "FAILED")
     if code != 0:
         print(f"\ndvc repro failed (exit {code}); the stage log above says why.", file=sys.stderr)
+        print(*_entry_points(root, client), sep="\n", file=sys.stderr)
         return code
     uri = tracking.tracking_uri(root)
     print("\n" + "=" * 78)
     print(f"hcc-recommender pipeline finished in {elapsed:.0f} s (data.source: "
           f"{params.get('data', {}).get('source')})")
     print(*_headline(root), sep="\n")
+    print(*_entry_points(root, client), sep="\n")
     print("\nWhere the results are:")
     print("  data/reports/          metrics (JSON), plots (PNG/JSON), validation and trial tables")
     print("  data/artifacts/        the trained recommender bundle (no pickles)")
-    print("\nHow to open them:")
-    print("  dvc metrics show                     every metric of this run")
+    venv = Path(sys.executable).parent
+    print(f"\nHow to open them (activate the environment first: source {venv}/activate,")
+    print(f"or prefix the commands with {venv}/):")
+    print("  dvc metrics show                     the headline metrics of this run")
     print("  dvc plots show                       plots as an HTML page (dvc_plots/index.html)")
     print(f"  mlflow ui --backend-store-uri {uri}")
     print("                                       runs, params, metrics, images, the model")
     print("  hcc recommend examples/patient_advanced.json   a recommendation for one patient")
+    print(f"  export MLFLOW_TRACKING_URI={uri}")
+    print("                                       plain mlflow (models:/...) from any directory")
     print("=" * 78)
     return 0
 

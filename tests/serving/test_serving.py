@@ -67,6 +67,25 @@ def test_gate_decision_reads_metrics_defensively():
     assert not gate_decision(bad, gate)[0]
 
 
+def test_gate_on_a_user_cohort_checks_what_can_be_measured_there():
+    """No counterfactual truth: gain captured is not applicable; discrimination, calibration
+    and safety decide."""
+    gate = GateParams(0.6, 0.3, 0, min_calibration_slope=0.7, max_calibration_slope=1.3,
+                      max_calibration_ici=0.1)
+    head = {"uno_c_index": 0.75, "calibration_slope_12m": 0.9, "calibration_ici_12m": 0.04,
+            "forbidden_recommendations": 0}
+    passed, reasons, _ = gate_decision({"has_truth": False, "headline": head}, gate)
+    assert passed and any("not applicable" in r for r in reasons)
+    for key, value in (("calibration_slope_12m", 0.5), ("calibration_slope_12m", 1.6),
+                       ("calibration_ici_12m", 0.2), ("uno_c_index", 0.55)):
+        worse = {"has_truth": False, "headline": dict(head, **{key: value})}
+        passed, reasons, _ = gate_decision(worse, gate)
+        assert not passed and any(key in r and "fails" in r for r in reasons), (key, value)
+    # with the truth, gain captured is required
+    passed, reasons, _ = gate_decision({"has_truth": True, "headline": head}, gate)
+    assert not passed and any("gain_captured missing" in r for r in reasons)
+
+
 def test_package_registers_and_moves_alias_only_when_gate_passes(store):
     first, second = store["reports"]
     assert first["version"] == "1" and first["champion_moved"]
@@ -75,6 +94,7 @@ def test_package_registers_and_moves_alias_only_when_gate_passes(store):
     assert "uno_c_index = 0.52 fails" in second["reason"]
     assert str(second["champion_version"]) == "1"
     assert second["model_uri"] == f"models:/{NAME}/2"
+    assert first["model_id"] == second["model_id"]  # the same bundle, registered twice
 
 
 def test_logged_model_has_signature_example_and_no_pickle(store):
@@ -203,12 +223,33 @@ def test_package_stage_entry_point(store, tiny_bundle, tmp_path):
     env.pop("HCC_MLFLOW_PARENT_RUN_ID", None)
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline.stages.package", "--bundle", str(tiny_bundle),
-         "--metrics", str(tmp_path / "missing.json"), "--out", str(tmp_path / "package.json")],
+         "--metrics", str(tmp_path / "missing.json"), "--out", str(tmp_path / "package.json"),
+         "--registry", str(tmp_path / "registry.json")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((tmp_path / "package.json").read_text())
-    assert report["version"] == "3" and not report["champion_moved"]
-    assert "missing" in report["reason"] and str(report["champion_version"]) == "1"
+    registry = json.loads((tmp_path / "registry.json").read_text())
+    assert not report["champion_moved"] and "missing" in report["reason"]
+    # the tracked report holds the decision only; the registry's state is in registry.json
+    assert not {"version", "champion_version", "model_uri", "tracking_uri"} & set(report)
+    assert registry["version"] == "3" and str(registry["champion_version"]) == "1"
+    assert report["model_id"].startswith("s-d")
+
+
+def test_model_versions_carry_description_and_tags(store):
+    """Each registered version says what it is: model id, training data, gate and metrics."""
+    from mlflow.tracking import MlflowClient
+
+    with pinned_tracking_uri(store["uri"]):
+        client = MlflowClient()
+        first = client.get_model_version(NAME, "1")
+        second = client.get_model_version(NAME, "2")
+        registered = client.get_registered_model(NAME)
+    assert "hcc-recommender" in registered.description
+    assert first.tags["gate"] == "passed" and second.tags["gate"] == "failed"
+    assert first.tags["model_id"].startswith("s-d") and len(first.tags["data_sha256"]) == 64
+    assert first.tags["metric.uno_c_index"] and "gate passed" in first.description
+    assert "patient_id" not in json.dumps(dict(first.tags)) + first.description
 
 
 # --- REST -----------------------------------------------------------------------------------
