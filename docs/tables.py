@@ -210,11 +210,14 @@ def results_peers() -> str:
     for name, p in sorted(peers.items(), key=lambda kv: kv[0] != "ours"):
         model = ("ours (default): " + describe_model({}, base)) if name == "ours" else (
             f"{name}: " + describe_model(specs.get(name, {}), base))
-        rows.append([model, num(p.get("fit_seconds"), 1), num(p["harrell_c"]), num(p["uno_c"]),
+        if "skipped" in p:
+            rows.append([model, f"skipped: {p['skipped']}", "", "", "", "", "", ""])
+            continue
+        rows.append([model, num(p["harrell_c"]), num(p["uno_c"]),
                      num(p["ibs"], 4), num(p["mean_auc"]), num(p.get("pehe_rmst24"), 2),
                      num(p.get("policy_value"), 2), num(p.get("gain_captured"))])
-    return table(["model", "fit (s)", "Harrell C", "Uno C", "IBS", "mean AUC", "PEHE",
-                  "policy RMST24", "gain captured"], rows, "lrrrrrrrr")
+    return table(["model", "Harrell C", "Uno C", "IBS", "mean AUC", "PEHE",
+                  "policy RMST24", "gain captured"], rows, "lrrrrrrr")
 
 
 def results_versus() -> str:
@@ -285,7 +288,8 @@ def results_package() -> str:
     p = _load("package.json", "make run")
     checks = "\n".join(f"- `{c}`" for c in (p.get("gate") or {}).get("checks", []))
     moved = "moved to this version" if p.get("champion_moved") else "not moved"
-    return (f"The `package` stage registered `{p.get('model_uri')}`; the alias "
+    return (f"The `package` stage registered model `{p.get('model_id')}` (trained on "
+            f"`{p.get('data_source')}`) as `{p.get('registered_model_name')}`; the alias "
             f"`@{p.get('alias')}` was **{moved}** (gate in `params.yaml`, section `package`):"
             f"\n\n{checks}")
 
