@@ -228,3 +228,49 @@ def test_a_rerun_leaves_git_clean(repro):
     status = _run(["git", "status", "--porcelain"], work, env).stdout
     assert status == "", f"tracked files changed by a rerun:\n{status}"
     assert "Which model each entry point uses" in proc.stdout
+
+
+def _rare_cohort(n: int = 300):
+    """A hospital-sized cohort in which some modalities have a handful of patients."""
+    from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
+
+    cohort, _ = simulate_cohort(4 * n, 12, SyntheticParams.default())
+    quota = {"transplant": 3, "chemotherapy": 4, "radiotherapy": 8}
+    parts = [g.head(quota[m]) if m in quota else g for m, g in cohort.groupby("modality")]
+    rest = n - sum(quota.values())
+    common = cohort[~cohort["modality"].isin(list(quota))].sample(rest, random_state=0)
+    rare = [p for p in parts if p["modality"].iloc[0] in quota]
+    import pandas as pd
+
+    return pd.concat([common, *rare]).sample(frac=1, random_state=1).reset_index(drop=True)
+
+
+def test_a_users_cohort_with_rare_modalities_runs_to_the_end(repro):
+    """`dvc exp run -S data.source=<file>` on 300 patients with 3 transplants: warnings, not
+    tracebacks; the rare modality is never recommended; the bundle names its data."""
+    work, env, _ = repro
+    before = json.loads((work / "data/artifacts/recommender/settings.json").read_text())
+    _rare_cohort().to_csv(work / "hospital.csv", index=False)
+    proc = _run(["dvc", "exp", "run", "-S", "data.source=hospital.csv",  # + a T-learner peer
+                 "-S", "+evaluate.peers.xgb-t.learner=t", "-S", "+evaluate.peers.xgb-t.n_bootstrap=0"],
+                work, env, timeout=900)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert "Traceback" not in log
+    assert "training patients (train.min_train_patients" in log
+    assert "skipped: it cannot be fitted on this cohort" in log  # the T-learner peer
+    settings = json.loads((work / "data/artifacts/recommender/settings.json").read_text())
+    assert settings["data_source"] == "hospital.csv" and settings["warnings"]
+    assert settings["model_version"] != before["model_version"]
+    metrics = json.loads((work / "data/reports/metrics.json").read_text())
+    assert metrics["has_truth"] is False and "gain_captured" not in metrics["headline"]
+    package = json.loads((work / "data/reports/package.json").read_text())
+    assert "not applicable" in package["reason"]
+    from pipeline.recommender.runtime import Recommender
+
+    rec = Recommender.from_bundle(work / "data/artifacts/recommender")
+    assert "transplant" in rec.too_few_treated
+    early = json.loads((work / "examples/patient_early.json").read_text())
+    out = rec.recommend(early, explain=False)
+    transplant = next(m for m in out.modalities if m.modality == "transplant")
+    assert not transplant.candidate and "too_few_treated" in transplant.excluded_because
