@@ -1,7 +1,7 @@
 """Run the REST server as a child of ``hcc serve`` and stop all of it on SIGTERM, SIGINT or SIGHUP.
 
 ``hcc serve`` starts ``python -m pipeline.serving.rest`` (uvicorn's supervisor, which spawns
-the worker processes) in a process group of its own and stays in front of it:
+the worker processes) in a session and process group of its own and stays in front of it:
 
 * SIGTERM, SIGINT (Ctrl-C, or ``kill -INT``) and SIGHUP sent to ``hcc serve`` are forwarded to
   the whole group: uvicorn's supervisor and every worker stop gracefully;
@@ -73,7 +73,9 @@ def run_server(cmd: list[str], env: dict | None = None, grace: float = GRACE_S) 
     Returns the server's exit code, or 0 when it stopped because of a stop signal.
     """
     linux = sys.platform.startswith("linux")
-    proc = subprocess.Popen(cmd, env=env, process_group=0,
+    # a session of its own (hence a process group): terminal job control (SIGTTOU on output,
+    # which uvicorn's supervisor would take as "one worker fewer") never reaches the server
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
                             preexec_fn=_die_with_parent if linux else None)
     pgid = proc.pid
     received: list[int] = []
