@@ -380,11 +380,26 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
         """``values[0]`` (the full fit) or (it, lower, upper) over the members ``values[1:]``."""
         if interval is None:
             return values[0]
-        return (values[0], *cls._band(values[1:], interval))
+        return (values[0], *cls._band(values[1:], interval, values[0]))
 
     @staticmethod
-    def _band(members: list, interval) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper) percentiles of the bootstrap members' values for a coverage."""
+    def _band(members: list, interval, estimate=None) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) interval of a coverage from the bootstrap members' values.
+
+        The members' ``(1 - interval) / 2`` and ``(1 + interval) / 2`` percentiles, extended
+        to contain ``estimate`` (the full fit's point estimate) when given: ``lower =
+        min(percentile, estimate)``, ``upper = max(percentile, estimate)``. The point estimate
+        comes from the fit on all patients, the band from refits on resamples; with ten members
+        the full fit falls outside their range for about 1.5% of (patient, modality) pairs
+        (resamples hold about 63% of the distinct patients, so the refits differ from the full
+        fit a little more than from each other). Extending the band only ever widens it, so
+        its coverage cannot fall below the percentile band's; it stays within the quantity's
+        natural range (RMST in [0, horizon], probabilities in [0, 1]) and works for an infinite
+        median. A band re-centred on the estimate (estimate plus the members' deviations from
+        their median) or the basic bootstrap interval (2 x estimate - percentiles) would shift
+        rather than widen (measured against the synthetic truth: no better coverage) and the
+        basic interval misses the estimate exactly when the percentile band does.
+        """
         if not 0 < interval < 1:
             raise ModelInputError(
                 f"The 'interval' parameter must be a coverage in (0, 1). Got {interval!r}."
@@ -397,6 +412,9 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
         a = (1.0 - interval) / 2.0
         # inverted_cdf: no interpolation, so infinite medians give no inf - inf = NaN
         lo, hi = np.quantile(np.stack(members), [a, 1.0 - a], axis=0, method="inverted_cdf")
+        if estimate is not None:
+            estimate = np.asarray(estimate, dtype=float)
+            lo, hi = np.fmin(lo, estimate), np.fmax(hi, estimate)
         return lo, hi
 
     def predict_survival(self, X, modality, times, interval=None):

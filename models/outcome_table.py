@@ -102,7 +102,8 @@ class OutcomeTableMixin:
         ``surv_<t>`` (survival probability at each time), ``rmst_<horizon>``
         (restricted mean survival time, time unit of y), ``median`` (inf if not
         reached), ``p_response`` (if a response model was fitted) and, with
-        ``interval``, ``<column>_lower`` / ``<column>_upper`` bootstrap percentiles.
+        ``interval``, ``<column>_lower`` / ``<column>_upper``: the bootstrap members'
+        percentiles, extended to contain the point estimate (see ``_band``).
         ``response=False`` skips the response model (and its members): faster when only the
         survival quantities are wanted. ``curves=False`` skips ``surv_<t>`` and ``median``
         (RMST only; ``times`` is then ignored): the cheapest interval band.
@@ -135,15 +136,16 @@ class OutcomeTableMixin:
                     est.ravel(), lo.ravel(), hi.ravel())
         return pd.DataFrame(out)
 
-    def predict_rmst_interval(self, X, horizon=24, modalities=None,
-                              interval=0.9) -> tuple[np.ndarray, np.ndarray]:
+    def predict_rmst_interval(self, X, horizon=24, modalities=None, interval=0.9,
+                              estimate=None) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) bootstrap interval of the RMST to ``horizon`` under each modality.
 
         Arrays (n patients, modalities), modalities in the order given (default: every
         fitted one). The same numbers as the ``rmst_<horizon>_lower`` / ``_upper`` columns of
-        :meth:`predict_outcomes` with ``interval``, computing only what they need (no point
-        estimate, survival grid, median or response): the cheap way to put a band on a
-        ranking by RMST.
+        :meth:`predict_outcomes` with ``interval``, computing only what they need (no survival
+        grid, median or response): the cheap way to put a band on a ranking by RMST. The band
+        always contains the full fit's RMST (see ``_band``); pass that point estimate as
+        ``estimate`` (n, modalities) when already computed, else it is computed here.
         """
         Xa = self._X(X)
         mods = self.modalities_ if modalities is None else [str(m) for m in modalities]
@@ -152,7 +154,17 @@ class OutcomeTableMixin:
         at = np.array([horizon])
         members = [self._quantities(a, Xa, js, at, horizon, curves=False)["rmst"]
                    for a in self.members_]
-        return self._band(members, interval)
+        if estimate is None and len(members) >= 2:
+            estimate = self._quantities(self.main_, Xa, js, at, horizon, curves=False)["rmst"]
+        elif estimate is not None:
+            estimate = np.asarray(estimate, dtype=float)
+            if estimate.shape != (Xa.shape[0], len(js)):
+                raise ModelInputError(
+                    "The 'estimate' parameter of predict_rmst_interval must be the point "
+                    f"estimates, shape {(Xa.shape[0], len(js))} (patients x modalities). Got "
+                    f"{estimate.shape} instead."
+                )
+        return self._band(members, interval, estimate)
 
     def _objective_scores(self, X, objective: str, arms=None, booster=None) -> np.ndarray:
         """Score matrix (n, M) for a policy objective, higher = better."""

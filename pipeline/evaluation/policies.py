@@ -76,6 +76,24 @@ def counterfactual_metrics(pred: np.ndarray, truth: np.ndarray, allowed: np.ndar
     }
 
 
+def interval_coverage(model, X, pred: np.ndarray, truth: np.ndarray, horizon: float,
+                      level: float) -> dict | None:
+    """How often the served RMST interval holds the true RMST (the synthetic truth).
+
+    The interval of the recommender (``recommend.interval_level``): the bootstrap members'
+    percentile band extended to the point estimate ``pred`` (n, 10). It reflects the variability
+    of refits on resampled patients, not the model's bias, so its coverage of the truth can be
+    well below ``level``: measured here, reported as is. None without bootstrap members.
+    """
+    if len(getattr(model, "members_", ())) < 2:
+        return None
+    lo, hi = model.predict_rmst_interval(X, horizon, list(MODALITIES), level, estimate=pred)
+    inside = (truth >= lo) & (truth <= hi)
+    return {"level": float(level), "coverage": float(inside.mean()),
+            "by_modality": {m: float(inside[:, j].mean()) for j, m in enumerate(MODALITIES)},
+            "mean_width_months": float(np.mean(hi - lo))}
+
+
 def truth_matrix(truth: pd.DataFrame, ids: pd.Series, column: str) -> np.ndarray | None:
     if truth is None or truth.empty:
         return None

@@ -121,25 +121,26 @@ class OutcomePredictor:
         lo = hi = np.full((n, k), np.nan)
         if self.has_interval and intervals:
             lo, hi = self.model.predict_rmst_interval(X, self.horizon, self.observed,
-                                                      self.level)
+                                                      self.level, estimate=rmst)
         shap = base = None
         if explain:
             shap, base = self._explain(X)
         return Predictions(self, X, surv, rmst, lo, hi, median, p_resp, shap, base,
-                           self._support(X))
+                           *self._support(X))
 
-    def _support(self, X: pd.DataFrame) -> np.ndarray | None:
-        """(n, modalities in contract order): is the propensity at least ``min_propensity``?
+    def _support(self, X: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(support, propensity), both (n, modalities in contract order): is the estimated
+        propensity at least ``min_propensity``, and the propensity itself (NaN: no model).
 
-        None when the guard is off or the learner has no propensity model.
+        (None, None) when the guard is off or the learner has no propensity model.
         """
         if not (self.has_propensity and self.min_propensity > 0):
-            return None
+            return None, None
         prop = self.model.propensity(X)
-        n = len(X)
-        return np.column_stack([
-            prop[m].to_numpy(dtype=float) >= self.min_propensity if m in prop.columns
-            else np.zeros(n, bool) for m in MODALITIES])
+        nan = np.full(len(X), np.nan)
+        values = np.column_stack([prop[m].to_numpy(dtype=float) if m in prop.columns else nan
+                                  for m in MODALITIES])
+        return np.nan_to_num(values, nan=0.0) >= self.min_propensity, values
 
     def _explain(self, X):
         """Grouped SHAP values (n, k, G) and base values (n, k) of every modality."""
@@ -200,9 +201,11 @@ class Predictions:
     """
 
     def __init__(self, owner: OutcomePredictor, X, surv, rmst, lo, hi, median, p_resp, shap,
-                 base, support=None):
+                 base, support=None, propensity=None):
         self.owner, self.X = owner, X
         self.support = support
+        self.propensity = propensity  # (n, 10) contract order, None when the guard is off
+        self.min_propensity = owner.min_propensity if support is not None else None
         self._shap, self._base = shap, base
         self.explained = shap is not None
         self.shap_unit = owner.shap_unit

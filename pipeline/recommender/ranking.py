@@ -20,14 +20,17 @@ from pipeline.recommender.request import OBJECTIVES
 
 
 def rank_candidates(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list,
-          has_model: list, support: np.ndarray | None = None) -> list[tuple[list, list, set]]:
-    """Per row: (objective scores, candidate modality indices best first, unsupported indices).
+                    has_model: list, support: np.ndarray | None = None
+                    ) -> list[tuple[list, list, set, set]]:
+    """Per row: (objective scores, order, unsupported indices, set-aside indices).
 
     Candidates are not forbidden, not declined, affordable and have a model. When ``support``
-    is given, candidates with enough data support rank before those without (whose predicted
-    outcome is an extrapolation), so an unsupported modality is recommended only when no
-    supported candidate remains. Then: objective (higher first; NaN last), RMST, contract order;
-    vectorised over the rows.
+    is given, a modality whose propensity is below the threshold is ``unsupported`` (its
+    predicted outcome is an extrapolation); while a supported candidate remains, the
+    unsupported ones are ``set aside``: not candidates, ordered after every candidate (the
+    fallback if the candidates were declined). When none is supported, the unsupported ones are
+    the candidates. ``order``: the candidates best first, then the set-aside ones; within each,
+    by objective (higher first; NaN last), RMST, contract order. Vectorised over the rows.
     """
     n, M = scores.shape
     ok = np.array([not why and model for why, model in zip(why_not, has_model, strict=True)])
@@ -35,19 +38,66 @@ def rank_candidates(scores: np.ndarray, rmst: np.ndarray, assessments: list, why
     for i, a in enumerate(assessments):
         if a.forbidden:
             cand[i, [j for j, m in enumerate(MODALITIES) if m in a.forbidden]] = False
-    unsupported = np.zeros((n, M), bool)
+    unsupported = aside = np.zeros((n, M), bool)
     if support is not None:
-        has_supported = (cand & support).any(axis=1)
-        unsupported = cand & ~support & has_supported[:, None]
+        unsupported = cand & ~support
+        aside = unsupported & (cand & support).any(axis=1)[:, None]
     primary = np.where(np.isnan(scores), -np.inf, scores)
     secondary = np.where(np.isnan(rmst), -np.inf, rmst)
-    order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary, unsupported),
+    order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary, aside),
                        axis=-1)
     ranked = np.take_along_axis(cand, order, axis=1)
     return [(row_scores, [j for j, keep in zip(row_order, row_keep, strict=True) if keep],
-             set(np.flatnonzero(row_unsup).tolist()))
-            for row_scores, row_order, row_keep, row_unsup in zip(
-                scores.tolist(), order.tolist(), ranked.tolist(), unsupported, strict=True)]
+             set(np.flatnonzero(row_unsup).tolist()), set(np.flatnonzero(row_aside).tolist()))
+            for row_scores, row_order, row_keep, row_unsup, row_aside in zip(
+                scores.tolist(), order.tolist(), ranked.tolist(), unsupported, aside,
+                strict=True)]
+
+
+REASON_CODES = ("forbidden", "declined", "above_cost_ceiling", "no_model", "too_few_treated",
+                "low_data_support")
+"""Why a modality is not a candidate, in the order they are listed."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _reason(code: str, text: str) -> MappingProxyType:
+    return MappingProxyType({"code": code, "reason": text})
+
+
+def not_candidate_reasons(codes, *, ruleset: str = "", forbid_ids=(), cost_tier: str = "",
+                          ceiling: str | None = None, propensity: float | None = None,
+                          min_propensity: float | None = None, n_treated: int | None = None,
+                          min_treated: int | None = None) -> tuple:
+    """One read-only ``{"code", "reason"}`` per code of :data:`REASON_CODES` in ``codes``:
+    the machine code and a sentence for the reader."""
+    out = []
+    for code in REASON_CODES:
+        if code not in codes:
+            continue
+        if code == "forbidden":
+            text = f"forbidden by {ruleset}" + (f" ({', '.join(forbid_ids)})" if forbid_ids
+                                                else "")
+        elif code == "declined":
+            text = "declined by the patient (excluded_modalities)"
+        elif code == "above_cost_ceiling":
+            text = (f"cost tier {cost_tier} is above the patient's ceiling "
+                    f"(max_cost_tier {ceiling})")
+        elif code == "no_model":
+            text = ("no patient of the training data received it: the model cannot predict "
+                    "its outcomes")
+        elif code == "too_few_treated":
+            text = (f"only {n_treated} training patients received it (fewer than "
+                    f"recommend.min_treated_patients, {min_treated}): its predicted outcomes "
+                    "rest on too few patients")
+        else:
+            shown = "unknown" if propensity is None or propensity != propensity else \
+                f"{propensity:.3f}"
+            text = (f"estimated propensity {shown} is below "
+                    f"recommend.min_propensity ({min_propensity:g}); few training patients "
+                    "like this one received it, so its prediction extrapolates (set aside "
+                    "while a supported candidate remains)")
+        out.append(_reason(code, text))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -66,13 +116,23 @@ def describe_objective(objective: str, horizon: float) -> str:
     return OBJECTIVES[objective][0]
 
 
-def summary_message(best, items, ranked, objective, scores, assessment, flags, horizon) -> str:
+def summary_message(best, items, ranked, objective, scores, assessment, flags, horizon,
+                    min_propensity: float | None = None, runner: str | None = None) -> str:
+    """The recommendation in one paragraph: what, why, and what was set aside.
+
+    ``ranked``: the candidates (indices into ``items``), best first. ``min_propensity`` is the
+    data-support threshold when the guard is on (None: off, and the message claims no data
+    support). ``runner``: the runner-up, named when it was set aside.
+    """
     if best is None:
         why = []
         for kind, test in (("forbidden", lambda a: a.eligibility == "forbidden"),
                            ("declined", lambda a: "declined" in a.excluded_because),
                            ("above the cost ceiling",
-                            lambda a: "above_cost_ceiling" in a.excluded_because)):
+                            lambda a: "above_cost_ceiling" in a.excluded_because),
+                           ("no model", lambda a: "no_model" in a.excluded_because),
+                           ("too few treated in the training data",
+                            lambda a: "too_few_treated" in a.excluded_because)):
             names = [a.modality for a in items if test(a)]
             if names:
                 why.append(f"{kind}: {', '.join(names)}")
@@ -82,13 +142,29 @@ def summary_message(best, items, ranked, objective, scores, assessment, flags, h
     value = scores[j]
     shown = ("not reached" if not np.isfinite(value) else
              f"{value:.1f} months" if unit == "months" else f"{value:.2f}")
-    why = f"not forbidden by {assessment.ruleset}, affordable, not declined, supported by data"
+    guarded = min_propensity is not None
+    supported = guarded and all(items[k].data_support for k in ranked)
+    why = f"not forbidden by {assessment.ruleset}, affordable, not declined"
+    if supported:
+        why += ", supported by data"
     if len(ranked) == 1:
         text = (f"{MODALITY_LABELS[best]} is the only candidate modality ({why}); predicted "
                 f"{desc}: {shown}.")
     else:
         text = (f"{MODALITY_LABELS[best]} has the best predicted {desc} ({shown}) among the "
                 f"{len(ranked)} candidate modalities ({why}).")
+    aside = [a.modality for a in items if "low_data_support" in a.excluded_because]
+    if aside:
+        text += (f" Set aside for low data support (estimated propensity below "
+                 f"{min_propensity:g}: the prediction would extrapolate): {len(aside)} "
+                 f"modalit{'y' if len(aside) == 1 else 'ies'}, {', '.join(aside)}.")
+        if runner in aside:
+            text += (f" The runner-up, {runner}, is the best of them (the recommendation if "
+                     f"{best} were declined).")
+    if guarded and not supported:
+        text += (f" No candidate is supported by data (estimated propensity below "
+                 f"{min_propensity:g} for each): the predictions extrapolate beyond the "
+                 "treated patients.")
     if flags:
         text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in flags)
                  + " (see flags).")

@@ -90,14 +90,21 @@ class ModalityAssessment:
     excluded_because : tuple of str
         Why the modality is not a candidate although not forbidden: ``declined``,
         ``above_cost_ceiling``, ``no_model`` (never seen in training), ``too_few_treated``
-        (fewer training patients than ``recommend.min_treated_patients``).
+        (fewer training patients than ``recommend.min_treated_patients``),
+        ``low_data_support`` (set aside by the data-support guard).
     cost_tier : str
     candidate : bool
-        Not forbidden, not declined, affordable: may be recommended.
+        Not forbidden, not declined, affordable, has a model and (while another such modality
+        is supported) supported by data: may be recommended.
     data_support : bool
-        False when the patient's propensity for this modality is below
-        ``recommend.min_propensity`` while another candidate is above it: its predicted outcome
-        extrapolates beyond the treated patients, so it ranks after every supported candidate.
+        False when the modality would be a candidate but the patient's estimated propensity
+        for it is below ``recommend.min_propensity``: its predicted outcome extrapolates beyond
+        the treated patients. It is set aside (``low_data_support``) while another candidate
+        is supported; when none is, the unsupported ones remain the candidates.
+    not_candidate_because : tuple of mapping
+        For every modality that is not a candidate, each reason as ``{"code", "reason"}``: the
+        code (``forbidden`` or one of ``excluded_because``) and a sentence for the reader
+        (the forbidding rules, the cost ceiling, the propensity ...). Empty for candidates.
     outcomes : dict
         ``survival`` {months: probability}, ``median_os_months`` (None = not reached within the
         model's follow-up), ``rmst_months`` with ``rmst_interval_months`` [low, high] at
@@ -120,6 +127,7 @@ class ModalityAssessment:
     outcomes: Mapping
     score: float
     data_support: bool = True
+    not_candidate_because: tuple = ()
     factors: tuple = ()
     factors_base_value: float | None = None
     curve: Mapping = field(default_factory=dict)
@@ -146,6 +154,7 @@ class ModalityAssessment:
             "cost_tier": self.cost_tier,
             "candidate": self.candidate,
             "data_support": self.data_support,
+            "not_candidate_because": [dict(r) for r in self.not_candidate_because],
             "score": _num(self.score),
             "outcomes": _clean(self.outcomes),
             "factors": [f.to_dict() for f in self.factors],

@@ -38,6 +38,7 @@ from pipeline.recommender.ranking import (
     derived_records,
     describe_objective,
     hit_dict,
+    not_candidate_reasons,
     rank_candidates,
     summary_message,
 )
@@ -76,6 +77,7 @@ class Recommender:
         self.predictor = OutcomePredictor(bundle, params)
         self._rulesets = {Path(p).stem: p for p in bundle.rules}
         counts = settings.get("n_train_by_modality")
+        self.n_treated = dict(counts or {})
         self.too_few_treated = frozenset(
             m for m in MODALITIES if counts is not None
             and 0 < counts.get(m, 0) < params.min_treated_patients)
@@ -297,7 +299,7 @@ class Recommender:
         contrasts: dict[int, dict] = {}
         if pred.explained:
             pairs: dict[tuple, list] = {}
-            for i, (_, ranked, _) in enumerate(plans):
+            for i, (_, ranked, _, _) in enumerate(plans):
                 if len(ranked) > 1:
                     pairs.setdefault((MODALITIES[ranked[0]], MODALITIES[ranked[1]]), []).append(i)
             for (a, b), rows in pairs.items():
@@ -311,7 +313,8 @@ class Recommender:
     def _build(self, i, pred, derived, assessment, prefs, ref, objective, why_not, plan,
                contrast) -> Recommendation:
         """Assemble row ``i`` into a Recommendation."""
-        scores, ranked, unsupported = plan
+        scores, order, unsupported, aside = plan
+        ranked = [j for j in order if j not in aside]  # the candidates, best first
         hits_by_modality: dict[str, list] = {m: [] for m in MODALITIES}
         for h in assessment.hits:
             hd = hit_dict(h)
@@ -321,18 +324,25 @@ class Recommender:
         items = []
         for j, m in enumerate(MODALITIES):
             why = why_not[j] if pred.has_model(j) else why_not[j] + ("no_model",)
+            if j in aside:  # set aside by the data-support guard
+                why = why + ("low_data_support",)
             eligibility = ("forbidden" if m in assessment.forbidden else
                            "review" if m in assessment.review else "allowed")
+            candidate = eligibility != "forbidden" and not why
+            reasons = () if candidate else self._reasons(
+                j, why, eligibility, hits_by_modality[m], assessment, prefs, pred, i)
             factors, base = pred.factors(i, j, derived)
             items.append(ModalityAssessment.assemble(
                 modality=m, label=MODALITY_LABELS[m], eligibility=eligibility,
                 hits=tuple(hits_by_modality[m]), excluded_because=why,
-                cost_tier=self.params.cost_tiers[m],
-                candidate=eligibility != "forbidden" and not why,
+                cost_tier=self.params.cost_tiers[m], candidate=candidate,
                 outcomes=pred.outcomes(i, j), score=scores[j], data_support=j not in unsupported,
-                factors=factors, factors_base_value=base, curve=pred.curve(i, j)))
-        best = MODALITIES[ranked[0]] if ranked else None
-        runner = MODALITIES[ranked[1]] if len(ranked) > 1 else None
+                not_candidate_because=reasons, factors=factors, factors_base_value=base,
+                curve=pred.curve(i, j)))
+        best = MODALITIES[order[0]] if order else None
+        # the runner-up: what would be recommended if the patient declined the recommendation
+        # (a modality set aside for low data support when it is the only supported candidate)
+        runner = MODALITIES[order[1]] if len(order) > 1 else None
         flags = tuple(h for h in hits_by_modality[best] if h["effect"] in ("review", "warn")
                       ) if best else ()
         guideline = {
@@ -341,13 +351,27 @@ class Recommender:
             "concordant": bool(best and assessment.concordant(best)),
         }
         horizon = self.params.rmst_horizon_months
-        message = summary_message(best, items, ranked, objective, scores, assessment, flags, horizon)
+        message = summary_message(best, items, ranked, objective, scores, assessment, flags,
+                                  horizon, pred.min_propensity, runner)
         return Recommendation(
             recommended=best, runner_up=runner, message=message, objective=objective,
             modalities=tuple(items), contrast=contrast, guideline=guideline, flags=flags,
             preferences=prefs, shap_unit=pred.shap_unit,
             versions=dict(self.versions, ruleset=f"{assessment.ruleset} {assessment.version}"),
             patient_ref=ref, objective_description=describe_objective(objective, horizon))
+
+    def _reasons(self, j, why, eligibility, hits, assessment, prefs, pred, i) -> tuple:
+        """Why modality ``j`` is not a candidate for row ``i``: (code, sentence) mappings."""
+        codes = (("forbidden",) if eligibility == "forbidden" else ()) + tuple(why)
+        propensity = None
+        if "low_data_support" in why and pred.propensity is not None:
+            propensity = float(pred.propensity[i][j])
+        return not_candidate_reasons(
+            codes, ruleset=f"{assessment.ruleset} {assessment.version}",
+            forbid_ids=tuple(h["rule_id"] for h in hits if h["effect"] == "forbid"),
+            cost_tier=self.params.cost_tiers[MODALITIES[j]], ceiling=prefs.max_cost_tier,
+            propensity=propensity, min_propensity=pred.min_propensity,
+            n_treated=self.n_treated.get(MODALITIES[j]), min_treated=self.params.min_treated_patients)
 
 
 _GC_LOCK = threading.Lock()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -214,8 +213,10 @@ def serve_command(model: str, port: int, host: str = "127.0.0.1", workers: int =
 
 
 def cmd_serve(args) -> int:
-    """Serve the model on 127.0.0.1 (loopback only); Ctrl-C stops it."""
+    """Serve the model on 127.0.0.1 (loopback only); Ctrl-C, SIGTERM or SIGHUP stop the server
+    and every worker (:mod:`pipeline.serving.supervise`)."""
     from pipeline import tracking
+    from pipeline.serving.supervise import run_server
 
     env = dict(os.environ)
     # models:/ URIs resolve against the project's tracking store unless one is configured
@@ -223,10 +224,7 @@ def cmd_serve(args) -> int:
     cmd = serve_command(args.model, args.port, workers=args.workers)
     print(f"serving {args.model} on http://127.0.0.1:{args.port}/invocations "
           f"(tracking store {env['MLFLOW_TRACKING_URI']})", file=sys.stderr)
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return EXIT_OK
+    return run_server(cmd, env)
 
 
 # --- parser -----------------------------------------------------------------------------------

@@ -1,23 +1,30 @@
 """Present a :class:`~pipeline.recommender.recommendation.Recommendation`: a text table for the terminal and
 a self-contained HTML report (inline CSS, figures as base64 PNG from matplotlib's Agg backend, no
 external fetch) with the survival curves of every modality, response probabilities, the SHAP
-waterfall of the recommendation against the runner-up, the rule hits with references, and the
-caveat that this supports and does not replace the multidisciplinary team.
+waterfall of the recommendation against the runner-up, why each option is not a candidate, the
+rule hits with references (collapsed under a one-line count), and the caveat that this supports
+and does not replace the multidisciplinary team. The figures are in
+:mod:`pipeline.serving.figures`.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import html
-import io as _io
 from pathlib import Path
 from string import Template
 
+from pipeline.serving.figures import (
+    response_figure,
+    survival_figure,
+    value_text,
+    waterfall_figure,
+)
+
+__all__ = ["format_table", "render_html", "write_report", "survival_figure", "response_figure",
+           "waterfall_figure"]
+
 _TEMPLATE = Path(__file__).with_name("templates") / "report.html"
-_GREY = "#b0b0b0"
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-            "#17becf", "#bcbd22", "#000000")  # tab10 without its grey (grey = forbidden)
 
 
 def _fmt(value, spec: str = ".1f", none: str = "-") -> str:
@@ -46,6 +53,16 @@ def _hit_ids(m: dict, show: int = 2) -> str:
     return text or "-"
 
 
+def _reasons(m: dict) -> list[dict]:
+    """Why ``m`` is not a candidate: ``not_candidate_because``, or built from the codes of a
+    dict without it (a recommendation serialised before that key existed)."""
+    if "not_candidate_because" in m:
+        return list(m["not_candidate_because"])
+    codes = (["forbidden"] if m["eligibility"] == "forbidden" else []) + list(
+        m.get("excluded_because") or ())
+    return [{"code": c, "reason": c.replace("_", " ")} for c in codes]
+
+
 # --- terminal table -----------------------------------------------------------------------------
 
 def format_table(rec) -> str:
@@ -57,22 +74,30 @@ def format_table(rec) -> str:
     lines = []
     head = (f"{'modality':<18} {'eligibility':<10} {'cost':<6} {f'RMST{horizon:g} mo':>9} "
             f"{f'[{100 * level:.0f}% interval]' if level else '[interval]':>15} {'S12':>5} "
-            f"{'median':>11} {'P(resp)':>7}  rules / why not")
+            f"{'median':>11} {'P(resp)':>7}  NOT a candidate because | rule hits")
     lines.append(head)
     lines.append("-" * len(head))
+    aside = []
     for m in d["modalities"]:
         o = m["outcomes"]
         lo, hi = (o.get("rmst_interval_months") or [None, None])
         interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
-        mark = "*" if m["modality"] == d["recommended"] else " "
-        why = list(m["excluded_because"])
-        rules = _hit_ids(m)
-        note = rules if not why else f"{rules}; {'/'.join(why)}"
+        mark = ("*" if m["modality"] == d["recommended"] else
+                "+" if m["modality"] == d["runner_up"] else " ")
+        reasons = _reasons(m)
+        note = _hit_ids(m)
+        if reasons:
+            note = f"NOT {'/'.join(r['code'] for r in reasons)} | {note}"
+            aside += [f"  {m['modality']}: {r['reason']}" for r in reasons
+                      if r["code"] != "forbidden"]
         lines.append(
             f"{mark}{m['modality']:<17} {m['eligibility']:<10} {m['cost_tier']:<6} "
             f"{_fmt(o.get('rmst_months')):>9} {interval:>15} "
             f"{_fmt(o.get('survival', {}).get('12'), '.2f'):>5} {_median_text(o):>11} "
             f"{_fmt(o.get('p_response'), '.2f'):>7}  {note}")
+    if aside:
+        lines.append("Not candidates (forbidden ones: see their rule hits above):")
+        lines += aside
     lines.append("")
     if d["recommended"]:
         lines.append(f"Recommended: {d['recommended_label']} ({d['recommended']})"
@@ -90,112 +115,11 @@ def format_table(rec) -> str:
         lines.append(f"Why {contrast['a']} over {contrast['b']} ({contrast['unit']}):")
         for f in contrast["factors"]:
             label = f["label"] if len(f["label"]) <= 44 else f["label"][:41] + "..."
-            lines.append(f"  {label:<44} = {_value_text(f['value']):<14} {f['shap']:+.3f}")
+            lines.append(f"  {label:<44} = {value_text(f['value']):<14} {f['shap']:+.3f}")
     lines.append(f"Objective: {d['objective']['description']} ({d['objective']['name']}), "
-                 "higher is better. * = recommended.")
+                 "higher is better. * = recommended, + = runner-up.")
     lines.append(d["caveat"])
     return "\n".join(lines)
-
-
-def _value_text(value) -> str:
-    if value is None:
-        return "missing"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-# --- figures ------------------------------------------------------------------------------------
-
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="figure" src="data:image/png;base64,{data}">'
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def survival_figure(d: dict) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(11, 5))
-    for i, m in enumerate(d["modalities"]):
-        curve = m["curve"]
-        if not curve.get("months"):
-            continue
-        forbidden = m["eligibility"] == "forbidden"
-        label = m["label"]
-        if forbidden:
-            ids = ", ".join(h["rule_id"] for h in m["hits"] if h["effect"] == "forbid")
-            label += f" (forbidden: {ids})"
-        elif m["modality"] == d["recommended"]:
-            label += " (recommended)"
-        ax.plot(curve["months"], curve["survival"], label=label,
-                color=_GREY if forbidden else _PALETTE[i % len(_PALETTE)],
-                linestyle="--" if forbidden else "-",
-                linewidth=3 if m["modality"] == d["recommended"] else 1.5,
-                alpha=0.8 if forbidden else 1.0)
-    ax.set_xlabel("months from treatment start")
-    ax.set_ylabel("predicted probability of survival")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _png(fig)
-
-
-def response_figure(d: dict) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    names = [m["label"] for m in d["modalities"]]
-    values = [m["outcomes"].get("p_response") or 0.0 for m in d["modalities"]]
-    colours = [_GREY if m["eligibility"] == "forbidden" else
-               ("#2e7d32" if m["modality"] == d["recommended"] else "#4a78b5")
-               for m in d["modalities"]]
-    ax.barh(names[::-1], values[::-1], color=colours[::-1])
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("predicted probability of objective response (mRECIST CR or PR); grey = "
-                  "forbidden")
-    ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
-
-
-def waterfall_figure(contrast: dict) -> str:
-    """SHAP waterfall of margin(A) - margin(B): base, one bar per contract field, the rest."""
-    plt = _pyplot()
-    factors = contrast["factors"]
-    labels = [f"{f['label']} = {_value_text(f['value'])}" for f in factors]
-    values = [f["shap"] for f in factors]
-    rest = contrast.get("other_factors") or 0.0
-    if abs(rest) > 0:
-        labels.append("all other fields")
-        values.append(rest)
-    base = contrast.get("base_value") or 0.0
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(values) + 1.6))
-    start = base
-    for i, v in enumerate(values):
-        ax.barh(i, v, left=start, color="#c62828" if v > 0 else "#2e7d32")
-        ax.text(start + v, i, f" {v:+.3f}", va="center", fontsize=7)
-        start += v
-    ax.set_yticks(range(len(values)), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.axvline(base, color="#555", linewidth=0.8, linestyle=":")
-    ax.axvline(start, color="#000", linewidth=1)
-    ax.set_xlabel(f"{contrast['unit']}\ndotted: base value {base:+.3f}; "
-                  f"solid: this patient {start:+.3f}")
-    ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -249,17 +173,24 @@ def _outcome_table(d: dict) -> str:
     for m in d["modalities"]:
         o = m["outcomes"]
         lo, hi = o.get("rmst_interval_months") or [None, None]
+        reasons = _reasons(m)
         cls = ("recommended" if m["modality"] == d["recommended"] else
-               "forbidden" if m["eligibility"] == "forbidden" else "")
+               "runner-up" if m["modality"] == d["runner_up"] else
+               "forbidden" if m["eligibility"] == "forbidden" else
+               "not-candidate" if reasons else "")
+        why = "<br>".join(f"<code>{_e(r['code'])}</code> {_e(r['reason'])}" for r in reasons)
+        if m["modality"] in (d["recommended"], d["runner_up"]):
+            why = (f"<strong>{'recommended' if m['modality'] == d['recommended'] else 'runner-up'}"
+                   f"</strong>" + (f"<br>{why}" if why else ""))
         rows.append(
             f'<tr class="{cls}"><td>{_e(m["label"])}<br><span class="small">'
             f'{_e(m["modality"])}</span></td>'
             f'<td class="eligibility-{m["eligibility"]}">{_e(m["eligibility"])}</td>'
-            f"<td>{_e(m['cost_tier'])}</td><td>{_e(', '.join(m['excluded_because']) or '-')}"
-            f"</td><td class='num'>{_fmt(o.get('rmst_months'))} [{_fmt(lo)}, {_fmt(hi)}]</td>"
+            f"<td>{_e(m['cost_tier'])}</td><td class='why'>{why or '-'}</td>"
+            f"<td class='num'>{_fmt(o.get('rmst_months'))} [{_fmt(lo)}, {_fmt(hi)}]</td>"
             + "".join(f"<td class='num'>{_fmt(o['survival'].get(t), '.2f')}</td>" for t in times)
             + f"<td class='num'>{_median_text(o)}</td>"
-            f"<td class='num'>{_fmt(o.get('p_response'), '.2f')}</td></tr>")
+            f"<td class='num'>{_fmt(o.get('p_response'), '.2f', 'n/a')}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -270,7 +201,7 @@ def _contrast(d: dict) -> str:
                "explanations were not computed (explain=False)" if d["recommended"] else
                "no recommendation")
         return f"<p>No SHAP contrast: {_e(why)}.</p>"
-    rows = "".join(f"<tr><td>{_e(f['label'])}</td><td>{_e(_value_text(f['value']))}</td>"
+    rows = "".join(f"<tr><td>{_e(f['label'])}</td><td>{_e(value_text(f['value']))}</td>"
                    f"<td class='num'>{f['shap']:+.4f}</td></tr>" for f in c["factors"])
     return (f"<p>SHAP values of the difference between the two modalities' survival model "
             f"margins, margin({_e(c['a'])}) - margin({_e(c['b'])}), in "
@@ -280,7 +211,17 @@ def _contrast(d: dict) -> str:
             f"</tr>{rows}</table>")
 
 
+def hits_summary(d: dict) -> str:
+    """One line: how many distinct rules hit, by effect (``3 forbid, 5 review, 1 warn``)."""
+    by_effect: dict[str, set] = {"forbid": set(), "review": set(), "warn": set()}
+    for m in d["modalities"]:
+        for h in m["hits"]:
+            by_effect.setdefault(h["effect"], set()).add(h["rule_id"])
+    return ", ".join(f"{len(ids)} {effect}" for effect, ids in by_effect.items())
+
+
 def _hits_table(d: dict) -> str:
+    """The rule hits, one row per (modality, rule), collapsed under a one-line count."""
     rows = []
     for m in d["modalities"]:
         for h in m["hits"]:
@@ -290,8 +231,11 @@ def _hits_table(d: dict) -> str:
                         f"<td>{_e(h['reference'])}</td><td>{_e(h['evidence'])}</td></tr>")
     if not rows:
         return "<p>No rule applies to this patient.</p>"
-    return ("<table><tr><th>modality</th><th>effect</th><th>rule</th><th>message</th>"
-            f"<th>reference</th><th>evidence</th></tr>{''.join(rows)}</table>")
+    return (f"<details><summary>Rule hits: {_e(hits_summary(d))} "
+            f"<span class='small'>({len(rows)} rows, one per modality and rule; click to "
+            "show)</span></summary>"
+            "<table><tr><th>modality</th><th>effect</th><th>rule</th><th>message</th>"
+            f"<th>reference</th><th>evidence</th></tr>{''.join(rows)}</table></details>")
 
 
 def render_html(rec) -> str:

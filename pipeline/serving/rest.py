@@ -240,4 +240,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C (forwarded by `hcc serve`) before uvicorn took over
+        sys.exit(130)

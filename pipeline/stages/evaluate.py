@@ -29,6 +29,7 @@ from pipeline.evaluation.importance import shap_importance
 from pipeline.evaluation.policies import (
     counterfactual_metrics,
     guideline_allowed,
+    interval_coverage,
     recommender_policy,
     truth_matrix,
 )
@@ -72,6 +73,8 @@ def run(args, params: dict) -> dict:
         pred = predicted_rmst(bundle.model, X_test, ep.rmst_horizon_months)
         result["counterfactual"] = counterfactual_metrics(pred, truth, allowed, observed_idx,
                                                           guideline_idx, choice)
+        result["counterfactual"]["rmst24_interval"] = interval_coverage(
+            bundle.model, X_test, pred, truth, ep.rmst_horizon_months, rp.interval_level)
         # the oracle C-index: the true risk under the received modality on the same test set
         risk_true = truth_long.set_index(["patient_id", "modality"])["risk_score"]
         keys = list(zip(test["patient_id"], modality_test, strict=True))

@@ -499,7 +499,8 @@ def test_assemble_equals_the_constructor():
 
     kw = dict(modality="tace", label="TACE", eligibility="allowed", hits=(),
               excluded_because=(), cost_tier="low", candidate=True, outcomes={"x": 1.0},
-              score=1.0, data_support=True, factors=(), factors_base_value=None,
+              score=1.0, data_support=True, not_candidate_because=(), factors=(),
+              factors_base_value=None,
               curve={"months": [0.0], "survival": [1.0]})
     fast = ModalityAssessment.assemble(**kw)
     assert fast == ModalityAssessment(**kw) and fast.to_dict() == ModalityAssessment(

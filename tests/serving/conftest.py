@@ -16,7 +16,6 @@ server is a subprocess with the store in its environment: it needs no pin.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -25,10 +24,18 @@ import time
 from pathlib import Path
 
 import pytest
-from serving_support import CHAMPION, FAILING, NAME, PASSING, free_port, pinned_tracking_uri
+from serving_support import (
+    CHAMPION,
+    FAILING,
+    NAME,
+    PASSING,
+    SERVER_START_S,
+    free_port,
+    pings,
+    pinned_tracking_uri,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_START_S = 180
 
 
 @pytest.fixture(scope="session")
@@ -60,17 +67,6 @@ def mlflow_store(tmp_path_factory, tiny_bundle):
     return {"uri": uri, "work": work, "reports": reports, "env": env}
 
 
-def _pings(port: int) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        conn.request("GET", "/ping")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="session")
 def rest_server(mlflow_store):
     """ONE ``hcc serve`` server of the champion on a free loopback port (session scope).
@@ -87,7 +83,7 @@ def rest_server(mlflow_store):
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + SERVER_START_S
-        while not _pings(port):
+        while not pings(port):
             if proc.poll() is not None:
                 pytest.fail(f"server exited: {log.read_text()[-3000:]}")
             if time.monotonic() > deadline:

@@ -1,8 +1,10 @@
-"""Helpers shared by the MLflow tests of tests/serving (conftest.py, test_serving.py): the
-registered model's name, the package-gate metrics and a scoped MLflow tracking-URI pin."""
+"""Helpers shared by the MLflow tests of tests/serving (conftest.py, test_serving.py,
+test_serve_signals.py): the registered model's name, the package-gate metrics, a scoped MLflow
+tracking-URI pin, a free port and the server's /ping."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 from contextlib import contextmanager
 
@@ -12,6 +14,8 @@ NAME = "hcc-recommender"
 CHAMPION = f"models:/{NAME}@champion"
 PASSING = {"headline": {"uno_c_index": 0.71, "gain_captured": 0.55, "forbidden_recommendations": 0}}
 FAILING = {"headline": {"uno_c_index": 0.52, "gain_captured": 0.55, "forbidden_recommendations": 0}}
+SERVER_START_S = 180
+"""Seconds a test server gets to answer /ping."""
 
 
 @contextmanager
@@ -35,3 +39,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def pings(port: int) -> bool:
+    """Does a server on the loopback ``port`` answer ``GET /ping`` with 200?"""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/ping")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()

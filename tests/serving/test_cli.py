@@ -135,15 +135,13 @@ def test_recommend_batch_command(tiny_bundle, cohort_csv, tmp_path, capsys):
 
 
 def test_serve_runs_the_guarded_scoring_server(monkeypatch):
-    import pipeline.serving.cli as cli
-
     calls = {}
 
-    def fake_call(cmd, env=None):
+    def fake_run(cmd, env=None):
         calls["cmd"], calls["env"] = cmd, env
         return 0
 
-    monkeypatch.setattr(cli.subprocess, "call", fake_call)
+    monkeypatch.setattr("pipeline.serving.supervise.run_server", fake_run)
     assert main(["serve", "--port", "5123", "--model", "models:/x@champion",
                  "--workers", "3"]) == 0
     cmd = calls["cmd"]

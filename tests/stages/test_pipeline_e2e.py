@@ -88,6 +88,8 @@ def test_repro_writes_metrics_plots_and_bundle(repro):
     assert 0.5 < head["uno_c_index"] <= 1 and 0.5 < head["oracle_uno_c_index"] <= 1
     assert head["forbidden_recommendations"] == 0
     assert {"ours", "coxph-s"} <= set(metrics["peers"])
+    band = metrics["counterfactual"]["rmst24_interval"]  # n_bootstrap 3: measured
+    assert band["level"] == 0.9 and 0 <= band["coverage"] <= 1
     for png in ("calibration.png", "km_risk_groups.png", "shap_importance.png",
                 "time_dependent_auc.png", "policy_values.png"):
         assert (work / "data/reports/plots" / png).stat().st_size > 1000
