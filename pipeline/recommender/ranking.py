@@ -89,10 +89,18 @@ def summary_message(best, items, ranked, objective, scores, assessment, flags, h
     else:
         text = (f"{MODALITY_LABELS[best]} has the best predicted {desc} ({shown}) among the "
                 f"{len(ranked)} candidate modalities ({why}).")
-    if flags:
-        text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in flags)
+    decided = [f for f in flags if not f.get("missing")]
+    if decided:
+        text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in decided)
                  + " (see flags).")
-    return text
+    return text + missing_inputs_sentence(assessment)
+
+
+def missing_inputs_sentence(assessment) -> str:
+    """`` Fill in these N fields to settle M reviews (...): ...`` for the reviews that missing
+    data alone caused (one sentence instead of one flag per undecided rule), or ``""``."""
+    message = assessment.missing_inputs["message"]
+    return f" {message[0].upper()}{message[1:]}." if message else ""
 
 
 def derived_records(derived: pd.DataFrame) -> list[dict]:
