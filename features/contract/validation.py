@@ -79,7 +79,9 @@ def _column_unit_problems(spec: FieldSpec, numbers: np.ndarray) -> list[Problem]
         if share >= COLUMN_UNIT_SHARE:
             received = (f"median {float(np.median(numbers)):.3g}; {share:.0%} of {len(numbers)} "
                         f"values between {lo:g} and {hi:g}")
-            return [Problem(spec.name, "wrong_unit", f"a column in {spec.unit}", received,
+            expected = "a column of INR values" if spec.unit == "ratio" else \
+                f"a column in {spec.unit}"
+            return [Problem(spec.name, "wrong_unit", expected, received,
                             f"the column {hint.message}; convert the whole column", None)]
     return []
 

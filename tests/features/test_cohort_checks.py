@@ -157,6 +157,13 @@ def test_tumour_sizes_in_millimetres_flag_the_column_including_small_ones():
     assert result.n_invalid == 30
 
 
+def test_prothrombin_seconds_in_the_inr_column():
+    seconds = np.round(np.random.default_rng(7).uniform(11, 16, 30), 1)
+    result = validate_cohort(cohort(30, inr=seconds), require_outcomes=False)
+    (column,) = [p for p in result.problems if p.row is None]
+    assert column.expected == "a column of INR values" and "prothrombin" in column.hint
+
+
 def test_simulated_cohorts_are_never_taken_for_another_unit():
     from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
 
