@@ -2,7 +2,9 @@
 
 Rules veto (``forbid``) or flag (``review``, ``warn``) treatment modalities for a patient; they
 never promote a modality and never change a model score. Missing inputs never make a modality
-look safe: a hard rule that cannot be decided becomes a review naming the missing input.
+look safe: a hard rule that cannot be decided becomes a review naming the missing input (rules
+decide what the recorded findings rule out, clinical-facts §2.11), and
+``Assessment.missing_inputs`` says which inputs would settle the reviews missing data causes.
 
 Public API::
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from guidelines.vocabulary import modalities
+from guidelines.vocabulary import modalities, variables
 
 SUPPORTIVE = "supportive_care"
 
@@ -105,6 +105,41 @@ class Assessment:
         """True when ``modality`` is guideline-preferred for the stage and not forbidden."""
         return modality in self.preferred and modality not in self.forbidden
 
+    @property
+    def missing_inputs(self) -> dict:
+        """The reviews that missing data alone caused, and the inputs that would settle them.
+
+        A modality is under review *only because of missing data* when every review hit on it
+        is undecided (``Hit.missing`` non-empty). Filling in ``fields`` decides every such hit:
+        each of these ``reviews`` is then cleared, forbidden or kept for a known reason. The
+        hits stay in :attr:`hits` in full.
+
+        Returns
+        -------
+        dict
+            ``fields`` (the missing inputs, those settling the most reviews first, then in
+            contract order), ``reviews`` (the modalities, contract order), ``hits`` (the number
+            of undecided hits on them) and ``message``: "fill in these N fields to settle M
+            reviews: ..." ("" when no review is caused by missing data alone).
+        """
+        decided = {m for h in self.hits if h.effect == "review" and not h.missing
+                   for m in h.modalities}
+        undecided = [h for h in self.hits if h.missing]
+        reviews = [m for m in _ordered(self.review) if m not in decided
+                   and any(m in h.modalities for h in undecided)]
+        settles: dict[str, set] = {}
+        n_hits = 0
+        for h in undecided:
+            touched = set(h.modalities) & set(reviews)
+            if touched:
+                n_hits += 1
+                for field in h.missing:
+                    settles.setdefault(field, set()).update(touched)
+        order = {v: i for i, v in enumerate(variables())}
+        fields = sorted(settles, key=lambda f: (-len(settles[f]), order.get(f, len(order))))
+        return {"fields": fields, "reviews": reviews, "hits": n_hits,
+                "message": missing_inputs_message(fields, reviews)}
+
     def to_dict(self) -> dict:
         """JSON-safe form (lists in contract modality order)."""
         return {
@@ -117,7 +152,21 @@ class Assessment:
             "review": _ordered(self.review),
             "allowed": _ordered(self.allowed),
             "hits": [h.to_dict() for h in self.hits],
+            "missing_inputs": self.missing_inputs,
         }
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def missing_inputs_message(fields, reviews) -> str:
+    """``"fill in these 2 fields to settle 3 reviews (tace, ...): a, b"`` or ``""``."""
+    if not reviews:
+        return ""
+    these = "this field" if len(fields) == 1 else f"these {len(fields)} fields"
+    return (f"fill in {these} to settle {_count(len(reviews), 'review')} "
+            f"({', '.join(reviews)}): {', '.join(fields)}")
 
 
 def preferred_allowed(assessment: Assessment, avoid_review: bool = False) -> str:

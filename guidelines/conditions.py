@@ -15,6 +15,8 @@ Evaluation is vectorised and three-valued (Kleene): every node returns two boole
 ``t`` (known to be true) and ``k`` (known at all). A comparison on a missing input is unknown;
 ``all`` is false as soon as one part is known false, ``any`` true as soon as one part is known
 true; ``not`` keeps unknown unknown. So a rule is decided whenever the known inputs decide it.
+:meth:`undecided` names, per patient, the missing inputs that leave a condition unknown (those of
+the parts still undecided), so a review never asks for an input the rule no longer needs.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class Leaf:
     def variables(self) -> tuple[str, ...]:
         return () if self.op == "is_missing" else (self.var,)
 
+    def undecided(self, env: Env) -> dict[str, np.ndarray]:
+        """Variable -> mask of the patients for whom its absence leaves this node unknown."""
+        return {} if self.op == "is_missing" else {self.var: ~env.known(self.var)}
+
     def evaluate(self, env: Env) -> tuple[np.ndarray, np.ndarray]:
         key = (self.var, self.op, self.code)
         hit = env._leaves.get(key)
@@ -130,6 +136,17 @@ class Combo:
         for child in self.children:
             seen.update(dict.fromkeys(child.variables()))
         return tuple(seen)
+
+    def undecided(self, env: Env) -> dict[str, np.ndarray]:
+        """Variable -> mask of the patients for whom its absence leaves this node unknown: the
+        missing inputs of the children that are themselves unknown where this node is."""
+        open_ = ~self.evaluate(env)[1]
+        out: dict[str, np.ndarray] = {}
+        for child in self.children:
+            for var, mask in child.undecided(env).items():
+                mask = mask & open_
+                out[var] = out[var] | mask if var in out else mask
+        return out
 
     def evaluate(self, env: Env) -> tuple[np.ndarray, np.ndarray]:
         if self.kind == "not":

@@ -7,7 +7,8 @@ with three-valued logic (:mod:`guidelines.conditions`) and the per-rule masks ar
 
 * a ``forbid`` rule known true forbids its modalities;
 * a ``forbid`` rule left unknown by a missing input puts its modalities under ``review`` with a
-  message naming the missing input: missing data never makes a modality look safe;
+  message naming the missing inputs that leave it undecided (``Hit.missing``, from
+  :meth:`~guidelines.conditions.Combo.undecided`): missing data never makes a modality look safe;
 * a ``review`` rule known true or unknown flags its modalities for review;
 * a ``warn`` rule known true adds a message; an unknown ``warn`` is dropped.
 
@@ -108,13 +109,18 @@ def _needs_derive(keys, ruleset: RuleSet) -> bool:
 
 @dataclass(frozen=True, eq=False)
 class Evaluation:
-    """Per-rule outcome masks over ``n`` patients (rows of ``fired`` / ``unknown`` = rules)."""
+    """Per-rule outcome masks over ``n`` patients (rows of ``fired`` / ``unknown`` = rules).
+
+    ``undecided[j]`` maps each input of rule ``j`` to the mask of the patients for whom its
+    absence leaves the rule unknown (empty for a rule decided for everyone).
+    """
 
     ruleset: RuleSet
     n: int
     fired: np.ndarray
     unknown: np.ndarray
     env: Env
+    undecided: tuple = ()
 
     def outcome(self, rule_id: str) -> np.ndarray:
         """Per patient ``"fires"``, ``"silent"`` or ``"unknown"`` for one rule."""
@@ -127,11 +133,13 @@ def evaluate(ruleset: RuleSet, columns: Mapping[str, np.ndarray], n: int) -> Eva
     env = Env(columns, n)
     fired = np.empty((len(ruleset.rules), n), bool)
     unknown = np.empty((len(ruleset.rules), n), bool)
+    undecided = []
     for j, rule in enumerate(ruleset.rules):
         t, k = rule.condition.evaluate(env)
         fired[j] = t
         unknown[j] = ~k
-    return Evaluation(ruleset, n, fired, unknown, env)
+        undecided.append(rule.condition.undecided(env) if unknown[j].any() else {})
+    return Evaluation(ruleset, n, fired, unknown, env, tuple(undecided))
 
 
 class _Plan:
@@ -141,6 +149,7 @@ class _Plan:
         mods = modalities()
         index = {m: i for i, m in enumerate(mods)}
         self.rules = ruleset.rules
+        self.variables = tuple(r.variables for r in ruleset.rules)
         self.masks = np.array([sum(1 << index[m] for m in r.modalities) for r in ruleset.rules],
                               dtype=np.int64)
         self.forbid = np.array([r.effect == "forbid" for r in ruleset.rules])
@@ -217,7 +226,9 @@ def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:
                 if fired[j, i]:
                     hits.append(plan.fired_hits[j])
                 else:
-                    missing = tuple(v for v in plan.rules[j].variables if not env.known(v)[i])
+                    open_ = ev.undecided[j]
+                    missing = tuple(v for v in plan.variables[j] if v in open_ and open_[v][i]
+                                    ) or tuple(v for v in plan.variables[j] if not env.known(v)[i])
                     hits.append(plan.unknown_hit(j, missing))
         code = stage_codes[i]
         if math.isnan(code):

@@ -9,14 +9,18 @@ endpoint) validates through this package. Its modules form a chain without a cyc
   :class:`InvalidPatientError`;
 * :mod:`~features.contract.parsing`: the coercion rules (missing values, numbers, booleans,
   categories) every reader of patient values shares;
+* :mod:`~features.contract.suggest`: :func:`suggest_field`, the contract field a misspelt record
+  key or column name was meant to be (one implementation for both);
 * :mod:`~features.contract.validation`: :func:`validate_record`, :func:`validate_cohort` and
-  :func:`coerce_frame`, built on the three above.
+  :func:`coerce_frame`, built on the four above.
 
 ``from features.contract import X`` is the one place to look for every public name.
 """
 
 from features.contract.problems import InvalidPatientError, Problem, RequestError
 from features.contract.schema import (
+    COLUMN_UNIT_MIN_VALUES,
+    COLUMN_UNIT_SHARE,
     CONTRACT_VERSION,
     COST_TIERS,
     FIELDS,
@@ -29,6 +33,7 @@ from features.contract.schema import (
     UnitHint,
     pandera_schema,
 )
+from features.contract.suggest import suggest_field
 from features.contract.validation import (
     CohortValidation,
     coerce_frame,
@@ -37,6 +42,8 @@ from features.contract.validation import (
 )
 
 __all__ = [
+    "COLUMN_UNIT_MIN_VALUES",
+    "COLUMN_UNIT_SHARE",
     "COST_TIERS",
     "CONTRACT_VERSION",
     "FIELDS",
@@ -53,6 +60,7 @@ __all__ = [
     "UnitHint",
     "coerce_frame",
     "pandera_schema",
+    "suggest_field",
     "validate_cohort",
     "validate_record",
 ]

@@ -21,7 +21,8 @@ class Problem:
 
     ``row`` is the 0-based position of the row in the validated input (None for a single record
     or a whole-column problem). It is a position, never the ``patient_id``, so reports carry no
-    identifier.
+    identifier. :attr:`line` is the same row as the line number a user sees in the file or a
+    spreadsheet (header = line 1).
     """
 
     field: str
@@ -30,6 +31,12 @@ class Problem:
     received: str
     hint: str = ""
     row: int | None = None
+
+    @property
+    def line(self) -> int | None:
+        """The row as the line of a file with one header line: ``row + 2`` (header = line 1,
+        first data row = line 2, as a spreadsheet numbers them); None when ``row`` is None."""
+        return None if self.row is None else self.row + 2
 
     @property
     def message(self) -> str:

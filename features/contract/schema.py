@@ -51,11 +51,27 @@ COST_TIERS: tuple[str, ...] = ("low", "middle", "high")
 
 @dataclass(frozen=True)
 class UnitHint:
-    """A value range that is implausible in the contract unit but typical of another unit."""
+    """A value range that is implausible in the contract unit but typical of another unit.
+
+    ``low``/``high`` bound the values (``low <= v < high``) that get ``message`` as the hint of
+    their per-value problem. ``column`` (``(low, high)`` or None) is the range checked on a whole
+    cohort column: when at least :data:`COLUMN_UNIT_SHARE` of a column's values (and at least
+    :data:`COLUMN_UNIT_MIN_VALUES` of them) lie in it, the column as a whole is taken to be in the
+    other unit, including its values that pass the per-value range (bilirubin in mg/dL is valid
+    in umol/L from 1.0 up). It reaches into the plausible contract range only where a cohort's
+    share there would be implausible (a quarter of a cohort below 5 umol/L bilirubin).
+    """
 
     low: float
     high: float
     message: str
+    column: tuple[float, float] | None = None
+
+
+COLUMN_UNIT_MIN_VALUES = 20
+"""Non-missing values a column needs before its distribution is judged (never a single record)."""
+COLUMN_UNIT_SHARE = 0.25
+"""Share of a column's values in :attr:`UnitHint.column` that flags the whole column."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,11 @@ def _f(name, kind, unit, required, low=None, high=None, categories=None, **kw) -
 
 
 _DL = "looks like {unit}; the contract wants {want} (multiply by {k})"
+_UL = "looks like a count per uL; the contract wants 10^9/L (divide by 1000)"
+# Column ranges (UnitHint.column): bilirubin below 5 umol/L (0.3 mg/dL), albumin below 10 g/L,
+# creatinine below 20 umol/L (0.23 mg/dL) and haemoglobin below 30 g/L are each below the
+# normal range; a quarter of a cohort there is a unit, not a cohort.
+# ICG-R15 has none: a fraction (0-1) and a low percentage overlap.
 
 _FIELD_LIST: tuple[FieldSpec, ...] = (
     # Demographics and social
@@ -130,27 +151,29 @@ _FIELD_LIST: tuple[FieldSpec, ...] = (
        hints=(UnitHint(0, 1, "looks like a fraction; the contract wants percent (multiply by 100)"),)),
     # Laboratory values
     _f("bilirubin_umol_l", "number", "umol/L", True, 1, 1000,
-       hints=(UnitHint(0.05, 1, _DL.format(unit="mg/dL", want="umol/L", k=17.1)),)),
+       hints=(UnitHint(0.05, 1, _DL.format(unit="mg/dL", want="umol/L", k=17.1), (0.05, 5)),)),
     _f("albumin_g_l", "number", "g/L", True, 10, 60,
-       hints=(UnitHint(1, 7, _DL.format(unit="g/dL", want="g/L", k=10)),)),
+       hints=(UnitHint(1, 7, _DL.format(unit="g/dL", want="g/L", k=10), (1, 10)),)),
     _f("inr", "number", "ratio", True, 0.7, 10,
-       hints=(UnitHint(10, 200, "looks like a prothrombin time in seconds; the contract wants the INR"),)),
+       hints=(UnitHint(10, 200, "looks like a prothrombin time in seconds; the contract wants the INR",
+                       (10, 200)),)),
     _f("creatinine_umol_l", "number", "umol/L", True, 10, 2000,
-       hints=(UnitHint(0.1, 10, _DL.format(unit="mg/dL", want="umol/L", k=88.4)),)),
+       hints=(UnitHint(0.1, 10, _DL.format(unit="mg/dL", want="umol/L", k=88.4), (0.1, 20)),)),
     _f("platelets_10e9_l", "number", "10^9/L", True, 1, 2000,
-       hints=(UnitHint(2000, 2e6, "looks like a count per uL; the contract wants 10^9/L (divide by 1000)"),)),
+       hints=(UnitHint(2000, 2e6, _UL, (2000, 2e6)),)),
     _f("afp_ng_ml", "number", "ng/mL", True, 0, 1e7),
     _f("sodium_mmol_l", "number", "mmol/L", False, 100, 170),
     _f("neutrophils_10e9_l", "number", "10^9/L", False, 0, 100,
-       hints=(UnitHint(100, 1e5, "looks like a count per uL; the contract wants 10^9/L (divide by 1000)"),)),
+       hints=(UnitHint(100, 1e5, _UL, (100, 1e5)),)),
     _f("hemoglobin_g_l", "number", "g/L", False, 30, 250,
-       hints=(UnitHint(3, 25, _DL.format(unit="g/dL", want="g/L", k=10)),)),
+       hints=(UnitHint(3, 25, _DL.format(unit="g/dL", want="g/L", k=10), (3, 30)),)),
     _f("ast_u_l", "number", "U/L", False, 1, 20000),
     _f("alt_u_l", "number", "U/L", False, 1, 20000),
     # Tumour
     _f("tumor_count", "integer", "nodules", True, 1, 50),
     _f("tumor_max_diameter_cm", "number", "cm", True, 0.1, 30,
-       hints=(UnitHint(30, 300, "looks like millimetres; the contract wants cm (divide by 10)"),)),
+       hints=(UnitHint(30, 300, "looks like millimetres; the contract wants cm (divide by 10)",
+                       (30, 300)),)),
     _f("tumor_sum_diameter_cm", "number", "cm", False, 0.1, 1500,
        description="sum over nodules, at least tumor_max_diameter_cm"),
     _f("liver_involvement_pct", "number", "%", False, 0, 100),

@@ -6,21 +6,24 @@ field, the expectation with its unit, the received value and, where one helps, a
 "looks like g/dL". Values are read with the rules of :mod:`features.contract.parsing`.
 
 * :func:`validate_record` for one patient (a mapping) and :func:`validate_cohort` for a frame,
-  both driven by :func:`check_column` and the cross-field checks;
+  both driven by :func:`check_column` and the cross-field checks. A cohort column is also judged
+  as a whole: when its distribution says another unit (bilirubin in mg/dL, albumin in g/dL ...,
+  see :class:`~features.contract.schema.UnitHint`), one ``wrong_unit`` problem invalidates every
+  row, because the values that pass the per-value range are in the wrong unit too;
 * :func:`coerce_frame`, the canonical dtypes every later floor relies on.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from features.contract.problems import InvalidPatientError, Problem, received_text
 from features.contract.parsing import (
     as_cells,
     container_mask,
@@ -29,7 +32,14 @@ from features.contract.parsing import (
     parse_categories,
     parse_numbers,
 )
-from features.contract.schema import FIELDS, FieldSpec
+from features.contract.problems import InvalidPatientError, Problem, received_text
+from features.contract.schema import (
+    COLUMN_UNIT_MIN_VALUES,
+    COLUMN_UNIT_SHARE,
+    FIELDS,
+    FieldSpec,
+)
+from features.contract.suggest import did_you_mean, suggest_field
 
 _MAX_RECORD_FIELDS = 500
 
@@ -39,6 +49,41 @@ def _category_hint(value, categories) -> str:
         return "categories are lower-case strings"
     close = difflib.get_close_matches(value.strip().lower(), categories, n=1, cutoff=0.5)
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+def _number_text_hint(value) -> str:
+    if not isinstance(value, str):
+        return ""
+    if _DECIMAL_COMMA.match(value):
+        return "a decimal comma? the contract wants a decimal point (1.5, not 1,5)"
+    return "a text in a numeric column"
+
+
+def _column_unit_problems(spec: FieldSpec, numbers: np.ndarray) -> list[Problem]:
+    """One ``wrong_unit`` problem (row None) when the column's distribution says another unit.
+
+    ``numbers`` are the column's finite parsed values, out-of-range ones included. Judged only
+    from :data:`~features.contract.schema.COLUMN_UNIT_MIN_VALUES` values on: a single record is
+    never judged by a distribution.
+    """
+    if len(numbers) < COLUMN_UNIT_MIN_VALUES:
+        return []
+    for hint in spec.hints:
+        if hint.column is None:
+            continue
+        lo, hi = hint.column
+        share = float(np.mean((numbers >= lo) & (numbers < hi)))
+        if share >= COLUMN_UNIT_SHARE:
+            received = (f"median {float(np.median(numbers)):.3g}; {share:.0%} of {len(numbers)} "
+                        f"values between {lo:g} and {hi:g}")
+            expected = "a column of INR values" if spec.unit == "ratio" else \
+                f"a column in {spec.unit}"
+            return [Problem(spec.name, "wrong_unit", expected, received,
+                            f"the column {hint.message}; convert the whole column", None)]
+    return []
 
 
 def _unit_hint(spec, value: float) -> str:
@@ -77,11 +122,12 @@ def check_column(spec: FieldSpec, values, rows: np.ndarray | None = None):
         lambda v: f"one value per field; this cell holds a {type(v).__name__}")
     if spec.kind in ("number", "integer"):
         parsed, bad = parse_numbers(values, skip)
-        add(bad, "not_a_number", lambda v: "a text in a numeric column" if isinstance(v, str) else "")
+        add(bad, "not_a_number", _number_text_hint)
         ok = ~skip & ~bad
         nonfinite = ok & ~np.isfinite(parsed)
         add(nonfinite, "non_finite")
         ok &= ~nonfinite
+        problems.extend(_column_unit_problems(spec, parsed[ok]))
         with np.errstate(invalid="ignore"):
             low_bad = np.zeros(n, bool)
             if spec.low is not None:
@@ -191,11 +237,9 @@ def validate_record(record, require_outcomes: bool = False) -> dict:
     problems = []
     for key in record:
         if key not in FIELDS:
-            close = difflib.get_close_matches(str(key), list(FIELDS), n=1, cutoff=0.6)
             problems.append(Problem(received_text(key).strip("'"), "unknown_field",
                                     "a contract field name", "an unknown field",
-                                    f"did you mean '{close[0]}'?" if close else
-                                    "remove it; extra fields are not used"))
+                                    did_you_mean(key) or "remove it; extra fields are not used"))
     columns = {}
     for key, value in record.items():
         if key in FIELDS:
@@ -231,8 +275,11 @@ class CohortValidation:
     """Result of :func:`validate_cohort`.
 
     ``valid`` holds the rows without any problem, in canonical dtypes (original index kept);
-    ``problems`` every problem found (rows by position); ``extra_columns`` the unknown columns,
-    kept aside and never used as features; ``report`` a JSON-safe summary without identifiers.
+    ``problems`` every problem found (rows by position, see :attr:`Problem.line` for the line a
+    user sees); ``extra_columns`` the unknown columns, kept aside and never used as features;
+    ``suggestions`` the unknown columns that look like a contract column the frame lacks
+    (column -> field: ``tumour_max_diameter_cm`` -> ``tumor_max_diameter_cm``); ``report`` a
+    JSON-safe summary without identifiers.
     """
 
     valid: pd.DataFrame
@@ -240,6 +287,7 @@ class CohortValidation:
     invalid_rows: np.ndarray
     extra_columns: tuple[str, ...]
     n_rows: int
+    suggestions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def n_invalid(self) -> int:
@@ -266,12 +314,19 @@ class CohortValidation:
             "problems_by_reason": dict(sorted(by_reason.items())),
             "problems_by_field": {k: dict(sorted(v.items())) for k, v in sorted(by_field.items())},
             "extra_columns": list(self.extra_columns),
+            "column_suggestions": dict(self.suggestions),
         }
 
     def problem_frame(self) -> pd.DataFrame:
-        """One row per problem (row position, field, reason, expected, received, hint)."""
-        cols = ["row", "field", "reason", "expected", "received", "hint"]
-        return pd.DataFrame([p.to_dict() for p in self.problems], columns=cols)
+        """One row per problem: ``row`` (0-based position), ``line`` (the line of a file with a
+        header line: row + 2; empty for a whole-column problem), field, reason, expected,
+        received, hint."""
+        cols = ["row", "line", "field", "reason", "expected", "received", "hint"]
+        rows = [dict(p.to_dict(), line=p.line) for p in self.problems]
+        frame = pd.DataFrame(rows, columns=cols)
+        for c in ("row", "line"):
+            frame[c] = frame[c].astype("Int64")
+        return frame
 
 
 def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
@@ -292,7 +347,11 @@ def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
     CohortValidation
         The valid rows in canonical dtypes and every problem by row position. A cell holding
         several values (list, tuple, dict, set, array) is a ``not_a_scalar`` problem of its row;
-        a repeated contract column or a missing required one invalidates every row.
+        a repeated contract column, a missing required one or a column whose distribution says
+        another unit (``wrong_unit``, from 20 values on) invalidates every row. An unknown
+        column that looks like a missing required one (``tumour_max_diameter_cm``) is an
+        ``unknown_column`` problem with "did you mean"; one that looks like a missing optional
+        field is listed in ``suggestions`` (kept aside, like every unknown column).
 
     Raises
     ------
@@ -311,6 +370,9 @@ def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
                 columns[c] = frame.iloc[:, i]  # a repeated name would give a 2-D frame[c]
     extra = tuple(dict.fromkeys(str(c) for c in frame.columns if c not in FIELDS))
     parsed, missing, problems = _check_columns(columns, n, require_outcomes, require_id)
+    absent = [name for name in FIELDS if name not in columns]
+    suggestions = {c: name for c in extra if (name := suggest_field(c, absent))}
+    problems = _name_the_intended_columns(problems, suggestions)
     problems.extend(Problem(c, "duplicate_column", "one column per contract field",
                             f"{k + 1} columns named {c}", "", None) for c, k in repeated.items())
     whole_column = any(p.row is None for p in problems)
@@ -321,7 +383,29 @@ def validate_cohort(frame: pd.DataFrame, require_outcomes: bool = True,
         keep[:] = False
         bad_rows = np.arange(n)
     canonical = _canonical_frame(parsed, missing, frame.index)
-    return CohortValidation(canonical[keep], tuple(problems), bad_rows, extra, n)
+    return CohortValidation(canonical[keep], tuple(problems), bad_rows, extra, n, suggestions)
+
+
+def _name_the_intended_columns(problems: list, suggestions: dict) -> list:
+    """A missing required column that an unknown column looks like: the missing_column problem
+    names that column, and the column gets an ``unknown_column`` problem with "did you mean"."""
+    absent = {p.field for p in problems if p.reason == "missing_column"}
+    lookalikes: dict[str, list] = {}
+    for column, name in suggestions.items():
+        if name in absent:
+            lookalikes.setdefault(name, []).append(column)
+    out = []
+    for p in problems:
+        if p.reason == "missing_column" and p.field in lookalikes:
+            seen = ", ".join(f"'{c}'" for c in lookalikes[p.field])
+            p = Problem(p.field, p.reason, p.expected, p.received,
+                        f"the file has {seen}: rename it to '{p.field}'", p.row)
+        out.append(p)
+    for name, found in lookalikes.items():
+        out.extend(Problem(c, "unknown_column", "a contract column name",
+                           "a column not in the contract", f"did you mean '{name}'?", None)
+                   for c in found)
+    return out
 
 
 def _canonical_frame(parsed: dict, missing: dict, index) -> pd.DataFrame:

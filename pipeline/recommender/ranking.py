@@ -161,14 +161,26 @@ def summary_message(best, items, ranked, objective, scores, assessment, flags, h
         if runner in aside:
             text += (f" The runner-up, {runner}, is the best of them (the recommendation if "
                      f"{best} were declined).")
+    few = [a.modality for a in items if "too_few_treated" in a.excluded_because]
+    if few:
+        text += (" Not considered: too few training patients received "
+                 f"{', '.join(few)} (recommend.min_treated_patients).")
     if guarded and not supported:
         text += (f" No candidate is supported by data (estimated propensity below "
                  f"{min_propensity:g} for each): the predictions extrapolate beyond the "
                  "treated patients.")
-    if flags:
-        text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in flags)
+    decided = [f for f in flags if not f.get("missing")]
+    if decided:
+        text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in decided)
                  + " (see flags).")
-    return text
+    return text + missing_inputs_sentence(assessment)
+
+
+def missing_inputs_sentence(assessment) -> str:
+    """`` Fill in these N fields to settle M reviews (...): ...`` for the reviews that missing
+    data alone caused (one sentence instead of one flag per undecided rule), or ``""``."""
+    message = assessment.missing_inputs["message"]
+    return f" {message[0].upper()}{message[1:]}." if message else ""
 
 
 def derived_records(derived: pd.DataFrame) -> list[dict]:

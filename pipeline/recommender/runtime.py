@@ -349,6 +349,7 @@ class Recommender:
             "ruleset": assessment.ruleset, "version": assessment.version,
             "stage": assessment.stage, "preferred": list(assessment.preferred),
             "concordant": bool(best and assessment.concordant(best)),
+            "missing_inputs": assessment.missing_inputs,
         }
         horizon = self.params.rmst_horizon_months
         message = summary_message(best, items, ranked, objective, scores, assessment, flags,

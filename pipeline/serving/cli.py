@@ -34,7 +34,7 @@ def _print_invalid(exc, stream=None) -> None:
     problems = getattr(exc, "problems", ())
     print(f"error: {str(exc).splitlines()[0]}", file=stream)
     for p in problems:
-        where = f"row {p.row}: " if getattr(p, "row", None) is not None else ""
+        where = f"line {p.line}: " if getattr(p, "row", None) is not None else ""
         print(f"  - {where}{p.message}", file=stream)
 
 
@@ -119,7 +119,7 @@ def cmd_validate(args) -> int:
     rejected = report["n_rows"] == 0 or result.invalid_share > share
     report["accepted"] = not rejected
     if args.json:
-        report["problems"] = [p.to_dict() for p in result.problems[: args.show]]
+        report["problems"] = [dict(p.to_dict(), line=p.line) for p in result.problems[: args.show]]
         print(json.dumps(report, indent=2))
     else:
         print(format_validation(report, result.problems, args.show))
@@ -137,7 +137,8 @@ def _max_invalid_share(params_path: str | None) -> float:
 
 
 def format_validation(report: dict, problems, show: int = 20) -> str:
-    """Human-readable validation report (rows by position; never an identifier)."""
+    """Human-readable validation report: rows by the line the user sees in the file or a
+    spreadsheet (header = line 1, first patient = line 2); never an identifier."""
     verdict = "ACCEPTED" if report["accepted"] else "REJECTED"
     lines = [
         f"{verdict}: {report['n_valid']} of {report['n_rows']} rows valid, "
@@ -150,11 +151,15 @@ def format_validation(report: dict, problems, show: int = 20) -> str:
             text = ", ".join(f"{r} x{c}" for r, c in reasons.items())
             lines.append(f"  {field:<28} {text}")
     if report["extra_columns"]:
-        lines.append("unknown columns (kept aside, not used): " + ", ".join(report["extra_columns"]))
+        meant = report.get("column_suggestions", {})
+        lines.append("unknown columns (kept aside, not used): " + ", ".join(
+            f"{c} (did you mean '{meant[c]}'?)" if c in meant else c
+            for c in report["extra_columns"]))
     if problems:
-        lines.append(f"first {min(show, len(problems))} of {len(problems)} problems:")
+        lines.append(f"first {min(show, len(problems))} of {len(problems)} problems "
+                     "(line = the line in the file; the header is line 1):")
         for p in list(problems)[:show]:
-            where = "all rows" if p.row is None else f"row {p.row}"
+            where = "all rows" if p.row is None else f"line {p.line}"
             lines.append(f"  - {where}: {p.message}")
     return "\n".join(lines)
 
@@ -194,9 +199,10 @@ def cmd_recommend_batch(args) -> int:
         for row, item in enumerate(results):
             if isinstance(item, Exception):
                 n_bad += 1
-                line = {"row": row, "ok": False, **item.to_dict()}
+                line = {"row": row, "line": row + 2, "ok": False, **item.to_dict()}
             else:
-                line = {"row": row, "ok": True, "recommendation": item.to_dict()}
+                line = {"row": row, "line": row + 2, "ok": True,
+                        "recommendation": item.to_dict()}
             fh.write(json.dumps(line) + "\n")
     print(f"{len(results) - n_bad} recommendations and {n_bad} invalid rows written to {out}")
     return EXIT_OK if n_bad == 0 else EXIT_INVALID

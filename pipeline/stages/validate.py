@@ -1,8 +1,9 @@
 """DVC stage ``validate``: check every row of the cohort against the patient contract.
 
 Valid rows go on in canonical dtypes; every problem is reported (counts by field and reason in
-``validation.json``, one line per problem in ``rejected_rows.csv``, rows by position, never by
-identifier). The stage fails when the invalid share exceeds ``validate.max_invalid_share``.
+``validation.json``, one line per problem in ``rejected_rows.csv``, never by identifier: ``row``
+is the 0-based position and ``line`` the line of the user's file, header = line 1). The stage
+fails when the invalid share exceeds ``validate.max_invalid_share``.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ def run(args, params: dict) -> dict:
     for field, reasons in report["problems_by_field"].items():
         log.warning("  %s: %s", field, ", ".join(f"{r} x{c}" for r, c in reasons.items()))
     if result.extra_columns:
-        log.warning("unknown columns kept aside, not used: %s", ", ".join(result.extra_columns))
+        log.warning("unknown columns kept aside, not used: %s", ", ".join(
+            f"{c} (did you mean '{result.suggestions[c]}'?)" if c in result.suggestions else c
+            for c in result.extra_columns))
     if report["n_rows"] == 0 or result.invalid_share > vp.max_invalid_share:
-        top = "\n".join(f"  - {p.message}" + (f" (row {p.row})" if p.row is not None else "")
+        top = "\n".join(f"  - {'all rows' if p.row is None else f'line {p.line}'}: {p.message}"
                         for p in result.problems[:20])
         raise CohortRejectedError(
             f"cohort rejected: {report['n_invalid']} of {report['n_rows']} rows invalid "

@@ -83,6 +83,29 @@ def patients(draw, missing: bool = True):
     rec["tumor_max_diameter_cm"] = size
     total = size if count == 1 else draw(st.floats(size, size * count))
     rec["tumor_sum_diameter_cm"] = None if (missing and draw(st.booleans())) else total
+    return consistent(rec)
+
+
+def consistent(rec: dict) -> dict:
+    """The record with the findings that clinical-facts §2.11 rules out made absent.
+
+    Recorded findings never contradict each other in these patients: no varices or variceal
+    bleeding without portal hypertension, no IVC thrombus without a route to the IVC, no
+    involvement of 50% or more for a Milan-sized burden. (A record that does contradict itself
+    keeps its recorded values: the rule-file cases show it.)
+    """
+    if rec.get("portal_hypertension") is False:
+        if rec.get("varices") is not None:
+            rec["varices"] = "none"
+        if rec.get("prior_variceal_bleeding") is not None:
+            rec["prior_variceal_bleeding"] = False
+    if rec.get("hepatic_vein_invasion") is False and rec.get("near_major_vessel_or_duct") is False \
+            and rec.get("ivc_thrombus") is not None:
+        rec["ivc_thrombus"] = False
+    count, size = rec["tumor_count"], rec["tumor_max_diameter_cm"]
+    milan = (count == 1 and size <= 5) or (count <= 3 and size <= 3)
+    if milan and rec.get("liver_involvement_pct") is not None:
+        rec["liver_involvement_pct"] = min(rec["liver_involvement_pct"], 49.9)
     return rec
 
 

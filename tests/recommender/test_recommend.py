@@ -82,8 +82,26 @@ def test_review_hits_on_the_recommendation_are_flagged(recommender, examples):
         reviews = [h["rule_id"] for h in rec.modality(rec.recommended).hits
                    if h["effect"] == "review"]
         assert reviews == [f["rule_id"] for f in rec.flags if f["effect"] == "review"]
-        for rule_id in reviews:
-            assert rule_id in rec.message
+        summary = rec.guideline["missing_inputs"]
+        for flag in rec.flags:
+            if flag["effect"] != "review":
+                continue
+            if not flag["missing"]:
+                assert flag["rule_id"] in rec.message  # decided: named
+            elif rec.recommended in summary["reviews"]:
+                assert all(field in rec.message for field in flag["missing"])  # summarised
+
+
+def test_the_recommendation_message_summarises_missing_inputs(recommender, examples):
+    rec = recommender.recommend(examples["early"])
+    summary = rec.guideline["missing_inputs"]
+    assert summary["reviews"] and summary["message"]
+    assert "Fill in these 7 fields to settle 5 reviews" in rec.message
+    for field in summary["fields"]:
+        assert field in rec.message
+    undecided = [f for m in rec.modalities for f in m.hits if f["missing"]]
+    assert undecided and not any(f["rule_id"] in rec.message for f in undecided)
+    assert json.loads(json.dumps(rec.to_dict()))["guideline"]["missing_inputs"] == summary
 
 
 def test_preferences_decline_and_cost_ceiling(recommender, examples):

@@ -38,11 +38,42 @@ def test_validate_rejects_and_lists_problems(cohort_csv, tmp_path, capsys):
     frame.to_csv(bad, index=False)
     assert main(["validate", str(bad)]) == 1  # 6% > validate.max_invalid_share 5%
     out = capsys.readouterr().out
-    assert "REJECTED" in out and "row 2: albumin_g_l" in out and "g/dL" in out
-    assert "note" in out and "SYN-" not in out  # rows by position, never by identifier
+    assert "REJECTED" in out and "line 4: albumin_g_l" in out and "g/dL" in out  # row 2
+    assert "note" in out and "SYN-" not in out  # rows by line, never by identifier
     assert main(["validate", str(bad), "--max-invalid-share", "0.1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n_invalid"] == 3 and report["accepted"]
+    assert [(p["row"], p["line"]) for p in report["problems"]] == [(2, 4), (5, 7), (7, 9)]
+
+
+def test_validate_names_the_intended_columns_of_a_semicolon_file(cohort_csv, tmp_path, capsys):
+    """A European/Chinese Excel export: ';' delimiter, decimal commas, British spelling, a
+    capital L; and a bilirubin column in mg/dL, flagged as a whole."""
+    frame = pd.read_csv(cohort_csv).rename(columns={
+        "tumor_max_diameter_cm": "tumour_max_diameter_cm", "albumin_g_l": "albumin_g_L",
+        "tumor_sum_diameter_cm": "tumour_sum_diameter_cm"})
+    frame["bilirubin_umol_l"] = (frame["bilirubin_umol_l"] / 17.1).round(2)
+    path = tmp_path / "export.csv"
+    frame.to_csv(path, index=False, sep=";", decimal=",")
+    assert main(["validate", str(path), "--show", "100"]) == 1
+    out = capsys.readouterr().out
+    assert ("tumour_max_diameter_cm: expected a contract column name, got a column not in the "
+            "contract (did you mean 'tumor_max_diameter_cm'?)") in out
+    assert "tumor_max_diameter_cm: expected a number" in out and "no such column" in out
+    assert "albumin_g_L" in out and "did you mean 'albumin_g_l'?" in out
+    assert "tumour_sum_diameter_cm (did you mean 'tumor_sum_diameter_cm'?)" in out
+    assert "all rows: bilirubin_umol_l: expected a column in umol/L, got median" in out
+    assert "mg/dL" in out and "multiply by 17.1" in out
+    assert "Error tokenizing" not in out
+
+
+def test_validate_explains_an_unreadable_csv(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("age_years,bilirubin_umol_l\n61,18.5\n70,30,2\n")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cohort file") and "line 3 has 3 fields" in err
+    assert "';'" in err and "Traceback" not in err
 
 
 def test_validate_patients_only(cohort_csv, tmp_path, capsys):

@@ -91,6 +91,9 @@ def test_validate_stage_rejects_a_malformed_cohort_naming_every_problem(tmp_path
     assert not (tmp_path / "valid.parquet").exists()  # nothing goes on from a rejected cohort
     rejected = pd.read_csv(tmp_path / "rejected.csv")
     assert "g/dL" in rejected.loc[rejected.field == "albumin_g_l", "hint"].iloc[0]
+    # row 0 is line 2 of the user's file (header = line 1), in the CSV and in the log
+    assert rejected.loc[rejected.field == "albumin_g_l", ["row", "line"]].iloc[0].tolist() == [0, 2]
+    assert "line 3: ecog: expected" in proc.stderr and "all rows: pvtt:" in proc.stderr
     assert not rejected.astype(str).apply(lambda c: c.str.contains("SYN-")).any().any()
 
 
