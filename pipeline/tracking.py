@@ -4,9 +4,15 @@
   :func:`pipeline.config.project_root`) unless
   ``MLFLOW_TRACKING_URI`` names another (a team server). The experiment is created with an
   absolute artifact location (``<repo>/mlartifacts``), so runs started from any directory agree.
+* The experiment is tagged as a classic machine-learning experiment
+  (``mlflow.experimentKind = custom_model_development``), not a GenAI one; MLflow 3.17's UI
+  picks its view from the sidebar switch or the ``workflowType`` in the URL, so :func:`ui_url`
+  gives the experiment's address with ``workflowType=machine_learning``.
 * One parent run per ``dvc repro`` with a child run per stage. ``make run`` creates the parent
   and passes its id in ``HCC_MLFLOW_PARENT_RUN_ID``; a plain ``dvc repro`` is recognised by the
-  ``dvc`` process that runs the stages, so its stages still share one parent.
+  ``dvc`` process that runs the stages, so its stages still share one parent. The parent is
+  named by data source and short commit (``synthetic@52f8610``, ``my_cohort.csv@52f8610``: the
+  file name only, never its folders), each child by its stage.
 * The git commit and the stage's parameters are logged; never a patient identifier.
 """
 
@@ -26,6 +32,12 @@ log = logging.getLogger(__name__)
 PARENT_ENV = "HCC_MLFLOW_PARENT_RUN_ID"
 EXPERIMENT_ENV = "HCC_MLFLOW_EXPERIMENT"
 DEFAULT_EXPERIMENT = "hcc-recommender"
+# MLflow's experiment-type tag and the value of its "Machine learning" (not GenAI) experiments
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+# kinds MLflow may have guessed (never chosen by a person): replaced by ours
+_GUESSED_KINDS = {"", "no_inferred_type", "genai_development_inferred",
+                  "custom_model_development_inferred"}
 
 
 def tracking_uri(root: Path | None = None) -> str:
@@ -47,11 +59,19 @@ def setup(root: Path | None = None):
     exp = mlflow.get_experiment_by_name(name)
     if exp is None:
         artifacts = (root / "mlartifacts").resolve().as_uri()
-        exp_id = mlflow.create_experiment(name, artifact_location=artifacts)
+        exp_id = mlflow.create_experiment(name, artifact_location=artifacts,
+                                          tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     else:
         exp_id = exp.experiment_id
+        if exp.tags.get(EXPERIMENT_KIND_TAG, "") in _GUESSED_KINDS:  # a person's choice stays
+            mlflow.MlflowClient().set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
+
+
+def ui_url(exp_id: str, base: str = "http://127.0.0.1:5000") -> str:
+    """The experiment's page in ``mlflow ui`` (default address), in the machine-learning view."""
+    return f"{base}/#/experiments/{exp_id}?workflowType=machine_learning"
 
 
 def git_commit(root: Path | None = None) -> str:
@@ -99,12 +119,30 @@ def _dvc_process_key() -> str | None:
     return None
 
 
+def data_label(params: Mapping | None) -> str:
+    """``data.source`` as runs show it: ``synthetic`` or the cohort file's name without its
+    folders (a path can name a person, a site or a home directory)."""
+    source = str(((params or {}).get("data") or {}).get("source") or "unknown")
+    return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or "unknown"
+
+
+def parent_run_name(params: Mapping | None, commit: str | None = None) -> str:
+    """``<data source>@<short commit>``, e.g. ``synthetic@52f8610`` or
+    ``my_cohort.csv@52f8610-dirty`` (work tree with uncommitted changes)."""
+    commit = commit or git_commit()
+    short = commit if commit == "unknown" else commit[:7] + (
+        "-dirty" if commit.endswith("-dirty") else "")
+    return f"{data_label(params)}@{short}"
+
+
 def start_parent(client, exp_id: str, key: str | None, params: Mapping | None) -> str:
+    commit = git_commit()
     run = client.create_run(
         exp_id,
-        run_name="dvc repro",
-        tags={"hcc.parent": "true", "hcc.repro_key": key or "", "hcc.git_commit": git_commit(),
-              "mlflow.source.git.commit": git_commit().removesuffix("-dirty")},
+        run_name=parent_run_name(params, commit),
+        tags={"hcc.parent": "true", "hcc.repro_key": key or "", "hcc.git_commit": commit,
+              "hcc.data_source": data_label(params),
+              "mlflow.source.git.commit": commit.removesuffix("-dirty")},
     )
     if params:
         for name, value in flatten(params).items():

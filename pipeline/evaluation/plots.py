@@ -1,7 +1,9 @@
-"""Evaluation plots: PNG images for DVC and MLflow, plus the data behind them as JSON.
+"""Evaluation plots: PNG images for MLflow and the docs, and the data behind them for DVC.
 
-Every function writes one PNG (atomically) and returns the plotted data, so ``dvc plots show``
-and the MLflow UI show the same picture.
+Every drawing function writes one PNG (atomically). :func:`write_plot_data` writes the same
+numbers as JSON tables (``data/reports/plot_data/``) that ``dvc.yaml`` declares as plots with
+Vega-Lite templates, so ``dvc plots show`` renders them and ``dvc plots diff`` overlays
+experiments (the PNGs are not DVC plots: images cannot be compared).
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.io import atomic_path
+from pipeline.io import atomic_path, write_json
+
+# the plot data files dvc.yaml declares (top-level ``plots:``), by name
+PLOT_DATA_FILES = ("calibration", "km_risk_groups", "time_dependent_auc", "shap_importance",
+                   "policy_values")
 
 
 def _figure(width=6.4, height=4.4):
@@ -105,3 +111,35 @@ def policy_values(values: dict[str, float], path: Path) -> None:
     ax.set_xlabel("true mean RMST to 24 months under the policy (months)")
     ax.set_title("Treatment policies, valued with the counterfactual truth", fontsize=10)
     _save(plt, fig, path)
+
+
+def write_plot_data(directory: Path, *, calibration: pd.DataFrame, calibration_month: float,
+                    km: list[dict], auc: dict, importance: pd.Series, unit: str,
+                    policy_values: dict[str, float] | None, top: int = 15) -> list[Path]:
+    """Write the JSON tables behind the plots (one file per name in :data:`PLOT_DATA_FILES`).
+
+    ``calibration`` is the risk-decile table at ``calibration_month`` (kept in each row).
+    ``km`` rows are ``{group, months, survival}`` as :func:`km_by_risk_group` returns them; each
+    group gets its start point (month 0, survival 1) so a step plot begins at 100%. ``auc`` maps
+    months to our time-dependent AUC; ``policy_values`` is ``None`` without counterfactual truth
+    (a user cohort), which writes an empty table: the file always exists, the plot is empty.
+    """
+    curves = []
+    for group in dict.fromkeys(row["group"] for row in km):
+        curves.append({"group": group, "months": 0.0, "survival": 1.0})
+        curves.extend(row for row in km if row["group"] == group)
+    tables = {
+        "calibration": calibration.assign(month=float(calibration_month)).to_dict(
+            orient="records"),
+        "km_risk_groups": curves,
+        "time_dependent_auc": [{"model": "ours", "months": float(t), "auc": float(a)}
+                               for t, a in auc.items()],
+        "shap_importance": [{"factor": str(k), "mean_abs_shap": round(float(v), 5), "unit": unit}
+                            for k, v in importance.sort_values(ascending=False).head(top).items()],
+        "policy_values": [{"policy": str(k), "rmst24_months": float(v)}
+                          for k, v in (policy_values or {}).items()],
+    }
+    paths = [Path(directory) / f"{name}.json" for name in PLOT_DATA_FILES]
+    for path in paths:
+        write_json(path, tables[path.stem])
+    return paths

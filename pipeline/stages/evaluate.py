@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -111,13 +112,9 @@ def run(args, params: dict) -> dict:
             pehe_rmst24=cf["pehe_rmst24"], policy_value=cf["policy_value_months"]["model"],
             gain_captured=cf["gain_captured"]["model"], regret_months=cf["regret_months"]["model"])
 
-    # plots
+    # plots: PNGs for MLflow and the docs, their data (JSON) for DVC's plots
     plots.calibration(cal_table, ep.calibration_month, out_dir / "calibration.png")
-    data_dir = Path(args.plot_data)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    cal_table.to_json(data_dir / "calibration.json", orient="records")
     km = plots.km_by_risk_group(y_test["time"], y_test["event"], risk, out_dir / "km_risk_groups.png")
-    pd.DataFrame(km).to_json(data_dir / "km_risk_groups.json", orient="records")
     auc = factual["overall"].get("auc") or {}
     plots.time_dependent_auc(list(map(float, auc)), {"ours": list(auc.values())},
                              out_dir / "time_dependent_auc.png")
@@ -125,6 +122,10 @@ def run(args, params: dict) -> dict:
     importance, unit = shap_importance(bundle.model, X_test, groups, seed=tp.seed)
     plots.shap_importance(importance, unit, out_dir / "shap_importance.png")
     result["shap_importance"] = {"unit": unit, "mean_abs": importance.round(5).to_dict()}
+    policy_values = result["counterfactual"]["policy_value_months"] if has_truth else None
+    plots.write_plot_data(Path(args.plot_data), calibration=cal_table,
+                          calibration_month=ep.calibration_month, km=km, auc=auc,
+                          importance=importance, unit=unit, policy_values=policy_values)
 
     overall = factual["overall"]
     headline = {
@@ -146,6 +147,7 @@ def run(args, params: dict) -> dict:
         )
     result["headline"] = headline
     io.write_json(args.metrics, result)
+    io.write_json(args.headline, compact_headline(headline, n_train=len(train), n_test=len(test)))
     for png in out_dir.glob("*.png"):
         mlflow.log_artifact(str(png), "plots")
     mlflow.log_dict(result, "metrics.json")
@@ -167,12 +169,43 @@ def run(args, params: dict) -> dict:
     return flat
 
 
+# ``dvc metrics show`` prints one table row per metrics file and one column per key: the DVC
+# metrics file keeps a few headline numbers under short keys so the table fits a terminal
+# (docs/usage.md explains each); metrics.json (a plain report file) keeps every detail.
+COMPACT_KEYS = {
+    "uno_c": "uno_c_index",
+    "harrell_c": "harrell_c_index",
+    "ibs": "integrated_brier_score",
+    "cal_slope": "calibration_slope_12m",
+    "gain": "gain_captured",
+    "regret": "regret_months",
+    "pehe": "pehe_rmst24",
+    "forbidden": "forbidden_recommendations",
+}
+
+
+def compact_headline(headline: dict, n_train: int, n_test: int) -> dict:
+    """The DVC metrics file: the headline numbers under short keys (those measured), rounded
+    to 4 decimals, with the sizes of the training and held-out sets."""
+    out = {}
+    for short, key in COMPACT_KEYS.items():
+        value = headline.get(key)
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            out[short] = int(value)
+        elif isinstance(value, numbers.Real) and np.isfinite(value):
+            out[short] = round(float(value), 4)
+    out["n_train"], out["n_test"] = int(n_train), int(n_test)
+    return out
+
+
 def _args(parser):
     parser.add_argument("--bundle", default="data/artifacts/recommender")
     parser.add_argument("--train", default="data/features/train.parquet")
     parser.add_argument("--test", default="data/features/test.parquet")
     parser.add_argument("--truth", default="data/raw/truth.parquet")
     parser.add_argument("--metrics", default="data/reports/metrics.json")
+    parser.add_argument("--headline", default="data/reports/headline.json",
+                        help="the small DVC metrics file (headline numbers, short keys)")
     parser.add_argument("--plots", default="data/reports/plots")
     parser.add_argument("--plot-data", default="data/reports/plot_data")
     parser.add_argument("--timings", default="data/reports/timings/evaluate.json",

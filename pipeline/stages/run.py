@@ -109,9 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     venv = Path(sys.executable).parent
     print(f"\nHow to open them (activate the environment first: source {venv}/activate,")
     print(f"or prefix the commands with {venv}/):")
-    print("  dvc metrics show                     the headline metrics of this run")
-    print("  dvc plots show                       plots as an HTML page (dvc_plots/index.html)")
+    print("  dvc metrics show                     the headline metrics (all: data/reports/metrics.json)")
+    print("  make exp                             experiments side by side (dvc exp show, filtered)")
+    print("  dvc plots show                       plots as an HTML page (dvc_plots/index.html), offline")
     print(f"  mlflow ui --backend-store-uri {uri}")
+    print(f"    then open {tracking.ui_url(exp_id)}")
     print("                                       runs, params, metrics, images, the model")
     print("  hcc recommend examples/patient_advanced.json   a recommendation for one patient")
     print(f"  export MLFLOW_TRACKING_URI={uri}")

@@ -96,9 +96,17 @@ def test_repro_writes_metrics_plots_and_bundle(repro):
     assert (work / "data/artifacts/recommender/settings.json").is_file()
     trials = json.loads((work / "data/reports/trials.json").read_text())
     assert trials["n_figures"] > 20
-    shown = _run(["dvc", "metrics", "show", "--json"], work, env)
-    assert shown.returncode == 0 and "uno_c_index" in shown.stdout
-    assert "mlflow ui --backend-store-uri" in log
+    shown = _run(["dvc", "metrics", "show"], work, env)
+    assert shown.returncode == 0 and "uno_c" in shown.stdout
+    assert max(map(len, shown.stdout.splitlines())) < 150  # the headline file: fits a terminal
+    headline = json.loads((work / "data/reports/headline.json").read_text())
+    assert headline["uno_c"] == round(head["uno_c_index"], 4)
+    page = _run(["dvc", "plots", "show", "-o", "plots_page"], work, env)
+    assert page.returncode == 0, page.stderr[-2000:]
+    html = (work / "plots_page/index.html").read_text()
+    assert "cdn.jsdelivr" not in html and html.count("vegaEmbed('#") == 5
+    assert '"values": []' not in html  # every plot has data (the synthetic cohort has truth)
+    assert "mlflow ui --backend-store-uri" in log and "workflowType=machine_learning" in log
 
 
 def test_mlflow_has_one_parent_with_a_child_per_stage(repro):
@@ -113,7 +121,9 @@ def test_mlflow_has_one_parent_with_a_child_per_stage(repro):
     out = json.loads(_run([sys.executable, "-c", code], work, env).stdout)
     stages = {"generate", "replicate_trials", "validate", "featurize", "split", "train",
               "evaluate", "package"}
-    assert stages <= set(out["names"]) and "dvc repro" in out["names"]
+    sha = _run(["git", "rev-parse", "--short=7", "HEAD"], work, env).stdout.strip()
+    parents = set(out["names"]) - stages
+    assert stages <= set(out["names"]) and parents == {f"synthetic@{sha}"}, out["names"]
     assert len(out["parents"]) == 1
 
 
@@ -186,13 +196,16 @@ def test_evaluate_without_truth_skips_the_counterfactual_part(repro):
     empty = work / "empty_truth.parquet"
     pd.DataFrame({c: pd.Series(dtype="float64") for c in TRUTH_COLUMNS}).to_parquet(empty)
     proc = _run([sys.executable, "-m", "pipeline.stages.evaluate", "--truth", str(empty),
-                 "--metrics", "m_no_truth.json", "--plots", "p_no_truth",
-                 "--plot-data", "pd_no_truth"], work, env)
+                 "--metrics", "m_no_truth.json", "--headline", "h_no_truth.json",
+                 "--plots", "p_no_truth", "--plot-data", "pd_no_truth"], work, env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "counterfactual metrics and policy values are skipped" in proc.stderr
     metrics = json.loads((work / "m_no_truth.json").read_text())
     assert metrics["has_truth"] is False and "counterfactual" not in metrics
     assert metrics["headline"]["uno_c_index"] > 0.5
+    headline = json.loads((work / "h_no_truth.json").read_text())
+    assert headline["uno_c"] > 0.5 and "gain" not in headline and "regret" not in headline
+    assert json.loads((work / "pd_no_truth/policy_values.json").read_text()) == []
 
 
 def test_models_uri_resolves_from_another_directory(repro, tmp_path):
