@@ -35,6 +35,7 @@ from features.contract import (
 )
 from pipeline.recommender.predictions import OutcomePredictor, contrast_block
 from pipeline.recommender.ranking import (
+    REASON_CODES,
     derived_records,
     describe_objective,
     hit_dict,
@@ -326,6 +327,7 @@ class Recommender:
             why = why_not[j] if pred.has_model(j) else why_not[j] + ("no_model",)
             if j in aside:  # set aside by the data-support guard
                 why = why + ("low_data_support",)
+            why = tuple(sorted(why, key=REASON_CODES.index))  # one order everywhere
             eligibility = ("forbidden" if m in assessment.forbidden else
                            "review" if m in assessment.review else "allowed")
             candidate = eligibility != "forbidden" and not why
