@@ -10,6 +10,7 @@ Public API::
 
     assess(patient, ruleset=None) -> Assessment          # one dict record or 1-row frame
     assess_frame(frame, ruleset=None) -> list[Assessment]  # vectorised, equal to row-wise assess
+    assess_arrays(frame, ruleset=None) -> FrameVerdicts   # the same verdicts as arrays (bulk)
     load_ruleset(name_or_path) -> RuleSet                # cached; checked at load (RuleSetError,
                                                          # UnknownGuidelineError for a bad name)
     available_rulesets() -> tuple[str, ...]              # ("cnlc-2024", "bclc-2022")
@@ -17,7 +18,13 @@ Public API::
 """
 
 from guidelines.assessment import Assessment, Hit, preferred_allowed
-from guidelines.engine import GuidelineInputError, assess, assess_frame
+from guidelines.engine import (
+    FrameVerdicts,
+    GuidelineInputError,
+    assess,
+    assess_arrays,
+    assess_frame,
+)
 from guidelines.ruleset import (
     DEFAULT_RULESET,
     Rule,
@@ -31,6 +38,7 @@ from guidelines.ruleset import (
 __all__ = [
     "DEFAULT_RULESET",
     "Assessment",
+    "FrameVerdicts",
     "GuidelineInputError",
     "Hit",
     "Rule",
@@ -38,6 +46,7 @@ __all__ = [
     "RuleSetError",
     "UnknownGuidelineError",
     "assess",
+    "assess_arrays",
     "assess_frame",
     "available_rulesets",
     "load_ruleset",

@@ -199,18 +199,27 @@ def _plan(ruleset: RuleSet) -> _Plan:
     return plan
 
 
-def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:
-    """Turn an :class:`Evaluation` into one :class:`Assessment` per patient."""
-    plan = _plan(ruleset)
+def _verdict_bits(plan: _Plan, ev: Evaluation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forbidden, review) modality bit masks per patient, and the flagged unknown rules.
+
+    A forbid known true forbids; a forbid or review that fired or is unknown flags review; an
+    unknown warn is dropped.
+    """
     fired, unknown = ev.fired, ev.unknown
-    # A forbid known true forbids; a forbid or review that fired or is unknown flags review;
-    # an unknown warn is dropped.
     flagged_unknown = unknown & ~plan.warn[:, None]
     forbid_bits = np.bitwise_or.reduce(
         np.where(fired & plan.forbid[:, None], plan.masks[:, None], 0), axis=0)
     review_src = (fired & ~plan.forbid[:, None] & ~plan.warn[:, None]) | flagged_unknown
     review_bits = np.bitwise_or.reduce(np.where(review_src, plan.masks[:, None], 0), axis=0)
     review_bits &= ~forbid_bits
+    return forbid_bits, review_bits, flagged_unknown
+
+
+def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:
+    """Turn an :class:`Evaluation` into one :class:`Assessment` per patient."""
+    plan = _plan(ruleset)
+    fired = ev.fired
+    forbid_bits, review_bits, flagged_unknown = _verdict_bits(plan, ev)
     rank = np.where(fired, plan.rank_fired[:, None],
                     np.where(flagged_unknown, plan.rank_unknown[:, None], -1))
     rows, cols = np.nonzero((rank >= 0).T)
@@ -241,7 +250,69 @@ def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class FrameVerdicts:
+    """The verdicts of a rule set over a cohort as arrays: no object per patient.
+
+    Row ``i`` says what ``assess_frame(frame)[i]`` says, modalities in vocabulary (contract)
+    order: ``forbidden`` and ``review`` (n, modalities) bool; ``forbidden_by`` (n, modalities)
+    the ids of the rules that forbid the modality, comma-separated in rule-file order ("" when
+    none); ``preferred`` (n, modalities) bool, preferred for the patient's stage; ``stage``
+    (n,) the stage label (None when the patient cannot be staged).
+    """
+
+    forbidden: np.ndarray
+    review: np.ndarray
+    forbidden_by: np.ndarray
+    preferred: np.ndarray
+    stage: np.ndarray
+    ruleset: str
+    version: str
+
+
+def verdicts(ruleset: RuleSet, ev: Evaluation) -> FrameVerdicts:
+    """Turn an :class:`Evaluation` into :class:`FrameVerdicts` (vectorised)."""
+    plan = _plan(ruleset)
+    forbid_bits, review_bits, _ = _verdict_bits(plan, ev)
+    M = len(plan.mods)
+    shifts = np.arange(M, dtype=np.int64)
+    forbidden = (forbid_bits[:, None] >> shifts) & 1 == 1
+    review = (review_bits[:, None] >> shifts) & 1 == 1
+    forbid_fired = ev.fired & plan.forbid[:, None]
+    forbidden_by = np.full((ev.n, M), "", dtype=object)
+    for j in range(M):
+        rules = np.flatnonzero(plan.forbid & (plan.masks >> j & 1 == 1))
+        if not len(rules):
+            continue
+        pattern = np.zeros(ev.n, np.int64)
+        for k, r in enumerate(rules):
+            pattern |= forbid_fired[r].astype(np.int64) << k
+        values, inverse = np.unique(pattern, return_inverse=True)
+        names = np.array([", ".join(plan.rules[r].id for k, r in enumerate(rules) if v >> k & 1)
+                          for v in values.tolist()], dtype=object)
+        forbidden_by[:, j] = names[inverse]
+    codes = ev.env.columns[ruleset.stage_variable]
+    known = ~np.isnan(codes)
+    index = np.where(known, np.nan_to_num(codes, nan=0.0), len(plan.stages)).astype(int)
+    stage = np.array(list(plan.stages) + [None], dtype=object)[index]
+    table = np.array([[m in p for m in plan.mods] for p in plan.preferred] + [[False] * M],
+                     dtype=bool).reshape(len(plan.stages) + 1, M)
+    return FrameVerdicts(forbidden, review, forbidden_by, table[index], stage, ruleset.name,
+                         ruleset.version)
+
+
 # --- public entry points ----------------------------------------------------------------------
+
+def assess_arrays(frame: pd.DataFrame, ruleset=None) -> FrameVerdicts:
+    """The verdicts of :func:`assess_frame` as arrays (:class:`FrameVerdicts`), for cohorts
+    too large for one :class:`Assessment` per row (columnar bulk scoring)."""
+    rs = load_ruleset(ruleset)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame: expected a pandas DataFrame, got {type(frame).__name__}")
+    if _needs_derive(frame.columns, rs):
+        frame = derivation.derive(frame)
+    return verdicts(rs, evaluate(rs, columns_from_frame(frame, rs.needed), len(frame)))
+
 
 def assess_frame(frame: pd.DataFrame, ruleset=None) -> list[Assessment]:
     """Assess every row of a cohort frame (vectorised; equal to :func:`assess` row by row).

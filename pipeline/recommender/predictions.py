@@ -106,15 +106,31 @@ class OutcomePredictor:
     def predict(self, X: pd.DataFrame, explain: bool = True,
                 intervals: bool = True) -> Predictions:
         """Predictions for the rows of ``X`` (the bundle's model matrix)."""
+        a = self.arrays(X, self.all_times, explain=explain, intervals=intervals)
+        return Predictions(self, X, a["surv"], a["rmst"], a["lo"], a["hi"], a["median"],
+                           a["p_response"], a["shap"], a["base"], a["support"], a["propensity"])
+
+    def arrays(self, X: pd.DataFrame, times, explain: bool = False,
+               intervals: bool = False) -> dict:
+        """Every prediction for the rows of ``X`` as arrays over (rows, modalities with a model):
+        ``surv`` (n, k, len(times)), ``rmst``, ``lo``, ``hi`` (the RMST interval, NaN without
+        ``intervals`` or bootstrap members), ``median`` (inf: not reached), ``p_response``;
+        ``shap`` (n, k, groups) and ``base`` (n, k) with ``explain``; ``support`` and
+        ``propensity`` (n, modalities in contract order, or None: see :meth:`_support`).
+
+        The one call to the outcome model behind :meth:`predict` (the per-patient
+        recommendations) and the columnar tables of :mod:`pipeline.recommender.bulk`.
+        """
         n, k = len(X), len(self.observed)
+        times = np.asarray(times, dtype=float)
         self._use_threads(n)
-        table = self.model.predict_outcomes(X, times=self.all_times, horizon=self.horizon,
+        table = self.model.predict_outcomes(X, times=times, horizon=self.horizon,
                                             modalities=self.observed)
 
         def grid(col):  # long (patient-major) column -> (n, k)
             return table[col].to_numpy(dtype=float).reshape(n, k)
 
-        surv = np.stack([grid(f"surv_{t:g}") for t in self.all_times], axis=2)
+        surv = np.stack([grid(f"surv_{t:g}") for t in times], axis=2)
         rmst = grid(f"rmst_{self.horizon:g}")
         median = grid("median")
         p_resp = grid("p_response") if "p_response" in table else np.full((n, k), np.nan)
@@ -125,8 +141,20 @@ class OutcomePredictor:
         shap = base = None
         if explain:
             shap, base = self._explain(X)
-        return Predictions(self, X, surv, rmst, lo, hi, median, p_resp, shap, base,
-                           *self._support(X))
+        support, propensity = self._support(X)
+        return {"surv": surv, "rmst": rmst, "lo": lo, "hi": hi, "median": median,
+                "p_response": p_resp, "shap": shap, "base": base, "support": support,
+                "propensity": propensity}
+
+    def contract_order(self, values: np.ndarray) -> np.ndarray:
+        """(n, k, ...) values of the modalities with a model -> (n, modalities in contract
+        order, ...), NaN for a modality without a model."""
+        cols = [self.column.get(m, -1) for m in MODALITIES]
+        out = np.full((values.shape[0], len(cols)) + values.shape[2:], np.nan)
+        for j, c in enumerate(cols):
+            if c >= 0:
+                out[:, j] = values[:, c]
+        return out
 
     def _support(self, X: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(support, propensity), both (n, modalities in contract order): is the estimated
@@ -209,11 +237,9 @@ class Predictions:
         self._shap, self._base = shap, base
         self.explained = shap is not None
         self.shap_unit = owner.shap_unit
-        n = surv.shape[0]
         self._cols = [owner.column.get(m, -1) for m in MODALITIES]
         # rmst in contract order (NaN for a modality without a model), for ranking
-        self.rmst = np.column_stack([rmst[:, c] if c >= 0 else np.full(n, np.nan)
-                                     for c in self._cols])
+        self.rmst = owner.contract_order(rmst)
         t = list(owner.all_times)
         self._keys = [f"{tt:g}" for tt in owner.times]
         report = [t.index(tt) for tt in owner.times]
@@ -241,10 +267,7 @@ class Predictions:
 
         Higher is better; a median not reached (inf) ranks first.
         """
-        values = self._objective[objective]
-        n = values.shape[0]
-        return np.column_stack([values[:, c] if c >= 0 else np.full(n, np.nan)
-                                for c in self._cols])
+        return self.owner.contract_order(self._objective[objective])
 
     def outcomes(self, i: int, j: int) -> dict:
         o = self.owner

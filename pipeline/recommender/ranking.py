@@ -1,43 +1,112 @@
 """Ranking and wording of a recommendation: the candidates of each patient in order, the
 one-paragraph message, rule hits and derived values as plain python for display.
 
-Pure functions over the predictions and rule assessments; :class:`pipeline.recommender.api.
-Recommender` composes them.
+Pure functions over the predictions and rule assessments: :func:`rank_matrix` is the one
+ranking of ``recommend()``, ``recommend_batch()`` and the columnar ``recommend_table()``;
+:class:`pipeline.recommender.runtime.Recommender` and :mod:`pipeline.recommender.bulk` compose
+them.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from features.contract import MODALITIES, MODALITY_LABELS
+from features.contract import COST_TIERS, MODALITIES, MODALITY_LABELS
 from pipeline.recommender.recommendation import REFER_MDT
 from pipeline.recommender.request import OBJECTIVES
 
 
-def rank_candidates(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list,
-                    has_model: list, support: np.ndarray | None = None
-                    ) -> list[tuple[list, list, set, set]]:
-    """Per row: (objective scores, order, unsupported indices, set-aside indices).
+def exclusions(params, prefs, too_few_treated) -> list[tuple[str, ...]]:
+    """Per modality (contract order) the reasons that exclude it for every patient of a
+    request: ``declined`` (the preferences), ``above_cost_ceiling`` (``recommend.cost_tiers``
+    above ``max_cost_tier``), ``too_few_treated`` (the bundle's training counts)."""
+    ceiling = (COST_TIERS.index(prefs.max_cost_tier) if prefs.max_cost_tier
+               else len(COST_TIERS))
+    out = []
+    for m in MODALITIES:
+        why = []
+        if m in prefs.excluded_modalities:
+            why.append("declined")
+        if COST_TIERS.index(params.cost_tiers[m]) > ceiling:
+            why.append("above_cost_ceiling")
+        if m in too_few_treated:
+            why.append("too_few_treated")
+        out.append(tuple(why))
+    return out
 
-    Candidates are not forbidden, not declined, affordable and have a model. When ``support``
+
+def forbidden_matrix(assessments) -> np.ndarray:
+    """(n, modalities) bool: modality forbidden by the rule assessment of each row."""
+    out = np.zeros((len(assessments), len(MODALITIES)), bool)
+    for i, a in enumerate(assessments):
+        if a.forbidden:
+            out[i, [j for j, m in enumerate(MODALITIES) if m in a.forbidden]] = True
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """The ranking of a batch, as (n, modalities) arrays in contract order.
+
+    ``order`` is a permutation of the modality indices per row and ``ranked`` says which of its
+    positions hold a ranked modality: the candidates best first, then the ones set aside for low
+    data support. ``codes`` is the bit mask of :data:`REASON_CODES` (bit k = ``REASON_CODES[k]``)
+    saying why a modality is not a candidate: 0 for exactly the candidates.
+    """
+
+    scores: np.ndarray
+    order: np.ndarray
+    ranked: np.ndarray
+    unsupported: np.ndarray
+    aside: np.ndarray
+    codes: np.ndarray
+
+    @property
+    def candidate(self) -> np.ndarray:
+        return self.codes == 0
+
+    def ranks(self) -> np.ndarray:
+        """(n, modalities) int: 1 for the recommended modality, 2 for the runner-up ...; 0 for
+        a modality that is not ranked (neither a candidate nor set aside)."""
+        position = np.cumsum(self.ranked, axis=1) * self.ranked
+        out = np.zeros_like(position)
+        np.put_along_axis(out, self.order, position, axis=1)
+        return out
+
+    def plans(self) -> list[tuple[list, list, set, set]]:
+        """Per row (objective scores, ranked indices, unsupported indices, set-aside indices),
+        as python containers (the per-patient Recommendation assembly)."""
+        return [(row_scores, [j for j, keep in zip(row_order, row_keep, strict=True) if keep],
+                 set(np.flatnonzero(row_unsup).tolist()), set(np.flatnonzero(row_aside).tolist()))
+                for row_scores, row_order, row_keep, row_unsup, row_aside in zip(
+                    self.scores.tolist(), self.order.tolist(), self.ranked.tolist(),
+                    self.unsupported, self.aside, strict=True)]
+
+
+def rank_matrix(scores: np.ndarray, rmst: np.ndarray, forbidden: np.ndarray, why_not: list,
+                has_model, support: np.ndarray | None = None) -> Ranking:
+    """Rank the modalities of every row (the one implementation behind ``recommend()``,
+    ``recommend_batch()`` and the columnar ``recommend_table()``).
+
+    Candidates are not ``forbidden`` (n, modalities), not excluded by ``why_not`` (declined,
+    above the cost ceiling, too few treated: per modality) and have a model. When ``support``
     is given, a modality whose propensity is below the threshold is ``unsupported`` (its
     predicted outcome is an extrapolation); while a supported candidate remains, the
     unsupported ones are ``set aside``: not candidates, ordered after every candidate (the
     fallback if the candidates were declined). When none is supported, the unsupported ones are
     the candidates. ``order``: the candidates best first, then the set-aside ones; within each,
-    by objective (higher first; NaN last), RMST, contract order. Vectorised over the rows.
+    by objective (higher first; NaN last), RMST, contract order.
     """
     n, M = scores.shape
-    ok = np.array([not why and model for why, model in zip(why_not, has_model, strict=True)])
-    cand = np.tile(ok, (n, 1))
-    for i, a in enumerate(assessments):
-        if a.forbidden:
-            cand[i, [j for j, m in enumerate(MODALITIES) if m in a.forbidden]] = False
+    has_model = np.asarray(has_model, bool)
+    ok = np.array([not why for why in why_not]) & has_model
+    cand = ok[None, :] & ~forbidden
     unsupported = aside = np.zeros((n, M), bool)
     if support is not None:
         unsupported = cand & ~support
@@ -47,16 +116,33 @@ def rank_candidates(scores: np.ndarray, rmst: np.ndarray, assessments: list, why
     order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary, aside),
                        axis=-1)
     ranked = np.take_along_axis(cand, order, axis=1)
-    return [(row_scores, [j for j, keep in zip(row_order, row_keep, strict=True) if keep],
-             set(np.flatnonzero(row_unsup).tolist()), set(np.flatnonzero(row_aside).tolist()))
-            for row_scores, row_order, row_keep, row_unsup, row_aside in zip(
-                scores.tolist(), order.tolist(), ranked.tolist(), unsupported, aside,
-                strict=True)]
+    bit = {c: 1 << k for k, c in enumerate(REASON_CODES)}
+    fixed = np.array([sum(bit[c] for c in why) | (0 if model else bit["no_model"])
+                      for why, model in zip(why_not, has_model, strict=True)], np.int64)
+    codes = (np.where(forbidden, bit["forbidden"], 0) | fixed[None, :]
+             | np.where(aside, bit["low_data_support"], 0))
+    return Ranking(scores, order, ranked, unsupported, aside, codes)
+
+
+def rank_candidates(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list,
+                    has_model: list, support: np.ndarray | None = None
+                    ) -> list[tuple[list, list, set, set]]:
+    """Per row: (objective scores, order, unsupported indices, set-aside indices): the
+    :func:`rank_matrix` of rule assessments, as python containers."""
+    return rank_matrix(scores, rmst, forbidden_matrix(assessments), why_not, has_model,
+                       support).plans()
 
 
 REASON_CODES = ("forbidden", "declined", "above_cost_ceiling", "no_model", "too_few_treated",
                 "low_data_support")
 """Why a modality is not a candidate, in the order they are listed."""
+
+
+@functools.lru_cache(maxsize=256)
+def reason_codes(bits: int) -> tuple[str, ...]:
+    """The :data:`REASON_CODES` of a bit mask of :attr:`Ranking.codes`, in their order."""
+    return tuple(c for k, c in enumerate(REASON_CODES) if bits >> k & 1)
+
 
 
 @functools.lru_cache(maxsize=4096)

@@ -25,7 +25,6 @@ import pandas as pd
 
 from features.contract import (
     CONTRACT_VERSION,
-    COST_TIERS,
     MODALITIES,
     MODALITY_LABELS,
     InvalidPatientError,
@@ -38,9 +37,12 @@ from pipeline.recommender.ranking import (
     REASON_CODES,
     derived_records,
     describe_objective,
+    exclusions,
+    forbidden_matrix,
     hit_dict,
     not_candidate_reasons,
-    rank_candidates,
+    rank_matrix,
+    reason_codes,
     summary_message,
 )
 from pipeline.recommender.recommendation import ModalityAssessment, Recommendation, patient_ref
@@ -48,7 +50,7 @@ from pipeline.recommender.request import Preferences, RecommendParams
 
 log = logging.getLogger("pipeline.recommender")
 
-_COST_RANK = {t: i for i, t in enumerate(COST_TIERS)}
+_FORBIDDEN_BIT = 1 << REASON_CODES.index("forbidden")
 _BATCH_CHUNK = 2048
 _BATCH_WORKERS = min(2, os.cpu_count() or 1)
 """Chunks scored at a time by recommend_batch (threads; see Recommender._batch_chunks)."""
@@ -282,21 +284,13 @@ class Recommender:
     def _assemble(self, pred, X, derived: list, assessments: list, prefs: Preferences,
                   refs: list) -> list[Recommendation]:
         """Rank the candidates of every row, explain best vs runner-up, build the results."""
-        p = self.params
-        objective = prefs.objective or p.objective
-        ceiling = _COST_RANK[prefs.max_cost_tier] if prefs.max_cost_tier else len(COST_TIERS)
-        why_not = []
-        for m in MODALITIES:
-            why = []
-            if m in prefs.excluded_modalities:
-                why.append("declined")
-            if _COST_RANK[p.cost_tiers[m]] > ceiling:
-                why.append("above_cost_ceiling")
-            if m in self.too_few_treated:
-                why.append("too_few_treated")
-            why_not.append(tuple(why))
-        plans = rank_candidates(pred.score_matrix(objective), pred.rmst, assessments, why_not,
-                      [pred.has_model(j) for j in range(len(MODALITIES))], pred.support)
+        objective = prefs.objective or self.params.objective
+        why_not = exclusions(self.params, prefs, self.too_few_treated)
+        ranking = rank_matrix(pred.score_matrix(objective), pred.rmst,
+                              forbidden_matrix(assessments), why_not,
+                              [pred.has_model(j) for j in range(len(MODALITIES))], pred.support)
+        plans = ranking.plans()
+        codes = ranking.codes.tolist()
         contrasts: dict[int, dict] = {}
         if pred.explained:
             pairs: dict[tuple, list] = {}
@@ -308,10 +302,10 @@ class Recommender:
                                         [derived[i] for i in rows])
                 contrasts.update(zip(rows, blocks, strict=True))
         return [self._build(i, pred, derived[i], assessments[i], prefs, refs[i], objective,
-                            why_not, plans[i], contrasts.get(i))
+                            codes[i], plans[i], contrasts.get(i))
                 for i in range(len(assessments))]
 
-    def _build(self, i, pred, derived, assessment, prefs, ref, objective, why_not, plan,
+    def _build(self, i, pred, derived, assessment, prefs, ref, objective, codes, plan,
                contrast) -> Recommendation:
         """Assemble row ``i`` into a Recommendation."""
         scores, order, unsupported, aside = plan
@@ -324,13 +318,11 @@ class Recommender:
                     hits_by_modality[m].append(hd)
         items = []
         for j, m in enumerate(MODALITIES):
-            why = why_not[j] if pred.has_model(j) else why_not[j] + ("no_model",)
-            if j in aside:  # set aside by the data-support guard
-                why = why + ("low_data_support",)
-            why = tuple(sorted(why, key=REASON_CODES.index))  # one order everywhere
+            # the reasons of rank_matrix, one order everywhere (REASON_CODES)
+            why = reason_codes(codes[j] & ~_FORBIDDEN_BIT)
             eligibility = ("forbidden" if m in assessment.forbidden else
                            "review" if m in assessment.review else "allowed")
-            candidate = eligibility != "forbidden" and not why
+            candidate = not codes[j]
             reasons = () if candidate else self._reasons(
                 j, why, eligibility, hits_by_modality[m], assessment, prefs, pred, i)
             factors, base = pred.factors(i, j, derived)
