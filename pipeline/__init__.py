@@ -3,7 +3,8 @@
 * :mod:`pipeline.stages`: one thin entry point per DVC stage (``python -m pipeline.stages.train``);
 * :mod:`pipeline.simulation`: the synthetic cohort and the trial-replication table;
 * :mod:`pipeline.evaluation`: factual, counterfactual and policy metrics, peers, plots;
-* :mod:`pipeline.recommender`: ``recommend()``, the recommendation, ranking, the bundle;
+* :mod:`pipeline.recommender`: ``recommend()``, ``recommend_table()`` (columnar, a whole
+  cohort), the recommendation, ranking, the bundle;
 * :mod:`pipeline.serving`: the MLflow pyfunc model, the REST guard, the ``hcc`` CLI, the report;
 * shared plumbing: :mod:`pipeline.config` (params, the project directory), :mod:`pipeline.io`
   (atomic outputs, cohort files), :mod:`pipeline.tracking` (MLflow).
@@ -20,6 +21,8 @@ from pipeline import moved as _moved
 _EXPORTS = {
     "recommend": "pipeline.recommender",
     "recommend_batch": "pipeline.recommender",
+    "recommend_table": "pipeline.recommender",
+    "RecommendationTable": "pipeline.recommender",
     "load_recommender": "pipeline.recommender",
     "Recommender": "pipeline.recommender",
     "Recommendation": "pipeline.recommender.recommendation",

@@ -3,6 +3,8 @@ rank, explain.
 
 * :mod:`pipeline.recommender.api`: :func:`recommend`, :func:`recommend_batch`,
   :func:`load_recommender`, :func:`default_source` (re-exported here and from :mod:`pipeline`);
+* :mod:`pipeline.recommender.bulk`: :func:`recommend_table`, the columnar tables of a whole
+  cohort (registry scale; re-exported here and from :mod:`pipeline`);
 * :mod:`pipeline.recommender.runtime`: the :class:`Recommender` (a loaded bundle at run time);
 * :mod:`pipeline.recommender.request`: the request (``recommend:`` settings, preferences,
   objectives);
@@ -22,5 +24,7 @@ from pipeline.recommender.api import (
     recommend,
     recommend_batch,
 )
+from pipeline.recommender.bulk import RecommendationTable, recommend_table
 
-__all__ = ["Recommender", "load_recommender", "recommend", "recommend_batch"]
+__all__ = ["RecommendationTable", "Recommender", "load_recommender", "recommend",
+           "recommend_batch", "recommend_table"]

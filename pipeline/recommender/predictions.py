@@ -221,6 +221,18 @@ class OutcomePredictor:
         return summed, np.asarray(ex.base_values, dtype=float), ex.unit
 
 
+def objective_matrix(objective: str, rmst: np.ndarray, surv: np.ndarray, times,
+                     median: np.ndarray) -> np.ndarray:
+    """The values of a ranking objective (higher is better): ``rmst24`` the RMST, ``surv12`` /
+    ``surv24`` survival at 12 / 24 months (``surv`` over ``times`` on its last axis),
+    ``median_os`` the median (inf: not reached, ranks first)."""
+    if objective == "rmst24":
+        return rmst
+    if objective in ("surv12", "surv24"):
+        return surv[:, :, [float(t) for t in times].index(float(objective[4:]))]
+    return median
+
+
 class Predictions:
     """Per-row, per-modality predictions; accessors build the JSON-ready pieces of one row.
 
@@ -251,8 +263,7 @@ class Predictions:
         self._months = CURVE_MONTHS.tolist()
         self._rmst_l, self._lo, self._hi = rmst.tolist(), lo.tolist(), hi.tolist()
         self._median, self._p = median.tolist(), p_resp.tolist()
-        self._objective = {"rmst24": rmst, "surv12": surv[:, :, t.index(12.0)],
-                           "surv24": surv[:, :, t.index(24.0)], "median_os": median}
+        self._raw = (rmst, surv, median)
         if self.explained:
             k = min(owner.top, shap.shape[2])
             self._top = np.argsort(-np.abs(shap), axis=2, kind="stable")[:, :, :k].tolist()
@@ -267,7 +278,9 @@ class Predictions:
 
         Higher is better; a median not reached (inf) ranks first.
         """
-        return self.owner.contract_order(self._objective[objective])
+        rmst, surv, median = self._raw
+        return self.owner.contract_order(
+            objective_matrix(objective, rmst, surv, self.owner.all_times, median))
 
     def outcomes(self, i: int, j: int) -> dict:
         o = self.owner

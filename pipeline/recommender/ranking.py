@@ -79,6 +79,12 @@ class Ranking:
         np.put_along_axis(out, self.order, position, axis=1)
         return out
 
+    def at_rank(self, k: int) -> np.ndarray:
+        """(n,) index of the modality ranked ``k`` (1: the recommended one, 2: the runner-up),
+        -1 where fewer than ``k`` are ranked."""
+        hit = self.ranks() == k
+        return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+
     def plans(self) -> list[tuple[list, list, set, set]]:
         """Per row (objective scores, ranked indices, unsupported indices, set-aside indices),
         as python containers (the per-patient Recommendation assembly)."""
