@@ -172,6 +172,22 @@ def category_key(value) -> str | None:
 
 # --- a column --------------------------------------------------------------------------------
 
+def _only(cells: np.ndarray, types: tuple) -> bool:
+    """True when every cell is an instance of ``types`` (exact classes checked in C: a column
+    of one python type costs one pass, not one Python call per cell)."""
+    if cells.dtype != object:
+        return False
+    kinds = set(map(type, cells))
+    return all(issubclass(k, types) and not (issubclass(k, (bool, np.bool_))
+                                             and bool not in types) for k in kinds)
+
+
+def _distinct(cells: np.ndarray) -> tuple[list, np.ndarray]:
+    """(distinct values, code of each cell) of an object array of strings."""
+    codes, uniques = pd.factorize(cells)
+    return list(uniques), codes
+
+
 def parse_numbers(values: np.ndarray, skip: np.ndarray):
     """Return (floats, bad) where bad marks the parsed cells (not ``skip``: missing or
     container) that are not numbers."""
@@ -179,7 +195,14 @@ def parse_numbers(values: np.ndarray, skip: np.ndarray):
         return values.astype(float), np.zeros(len(values), bool)
     out = np.full(len(values), np.nan)
     bad = np.zeros(len(values), bool)
-    for i in np.flatnonzero(~skip):
+    cells = np.flatnonzero(~skip)
+    if _only(values[cells], (float, int, np.floating, np.integer)):  # no text, no bool
+        try:
+            out[cells] = values[cells].astype(float)
+            return out, bad
+        except (OverflowError, TypeError, ValueError):  # a huge integer: cell by cell
+            pass
+    for i in cells:
         try:
             out[i] = parse_number(values[i])
         except ValueError:
@@ -193,7 +216,18 @@ def parse_booleans(values: np.ndarray, skip: np.ndarray):
     bad = np.zeros(len(values), bool)
     if values.dtype == bool:
         return values.copy(), bad
-    for i in np.flatnonzero(~skip):
+    cells = np.flatnonzero(~skip)
+    if _only(values[cells], (bool, np.bool_)):
+        out[cells] = values[cells].astype(bool)
+        return out, bad
+    if _only(values[cells], (str,)):  # read each distinct text once
+        uniques, codes = _distinct(values[cells])
+        table = [boolean_word(u) for u in uniques]
+        parsed = np.array([bool(w) for w in table], dtype=bool)
+        known = np.array([w is not None for w in table], dtype=bool)
+        out[cells], bad[cells] = parsed[codes], ~known[codes]
+        return out, bad
+    for i in cells:
         try:
             out[i] = parse_boolean(values[i])
         except ValueError:
@@ -209,7 +243,14 @@ def parse_categories(values: np.ndarray, skip: np.ndarray, categories):
     out = np.full(len(values), None, dtype=object)
     bad = np.zeros(len(values), bool)
     names = {c.lower(): c for c in categories}
-    for i in np.flatnonzero(~skip):
+    cells = np.flatnonzero(~skip)
+    if _only(values[cells], (str,)):  # read each distinct text once
+        uniques, codes = _distinct(values[cells])
+        table = np.array([names.get(category_key(u)) for u in uniques] + [None], dtype=object)
+        out[cells] = table[codes]
+        bad[cells] = out[cells] == None  # noqa: E711 (elementwise)
+        return out, bad
+    for i in cells:
         name = names.get(category_key(values[i]))
         if name is None:
             bad[i] = True
