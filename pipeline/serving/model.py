@@ -28,7 +28,15 @@ lost) plus ``invalid_rows``. With ``params={"errors": "report"}`` the same resul
 
 Request-level params (all optional): ``guideline`` (rule set name), ``excluded_modalities``
 (list), ``max_cost_tier``, ``objective``, ``explain`` (SHAP, default true), ``intervals``
-(bootstrap RMST interval, default true), ``errors``.
+(bootstrap RMST interval, default true), ``errors``, ``output`` and ``threads``.
+
+Columnar output (``params={"output": "table"}``, for batch engines such as Spark): a DataFrame,
+one row per input row in row order, with typed columns instead of nested dicts: the wide table
+of :func:`pipeline.recommender.bulk.recommend_table` (``ok``, ``errors``, ``recommended``,
+``runner_up`` ... and ``<modality>__<measure>``). Invalid rows are rows with ``ok`` false and
+their ``errors`` whatever ``errors`` says (a batch job never fails for a row). ``threads``
+(default 0: the model's own setting) caps the xgboost threads of the call: 1 where the engine
+already runs one task per core. The default ``output`` (``records``) is unchanged.
 """
 
 from __future__ import annotations
@@ -132,6 +140,13 @@ class RecommenderModel(PythonModel):
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         request, explain, errors = _request(params)
+        output = (params or {}).get("output") or "records"
+        if output == "table":
+            return self._table(model_input, explain, request, int((params or {}).get(
+                "threads") or 0))
+        if output != "records":
+            raise RecordsRejected(f"params.output: expected 'records' or 'table', got "
+                                  f"{output!r}", predictions=[])
         with _ONE_AT_A_TIME:
             items = self._items(model_input, explain, request)
         return self._results(items, errors)
@@ -152,6 +167,25 @@ class RecommenderModel(PythonModel):
             raise RecordsRejected(str(exc), problems=[p.to_dict() for p in exc.problems],
                                   predictions=[]) from None
         return items
+
+    def _table(self, frame, explain: bool, request: dict, threads: int):
+        """The wide columnar table of ``frame`` (see the module docstring)."""
+        import contextlib
+
+        from features.contract import RequestError
+        from pipeline.recommender.bulk import recommend_table
+
+        predictor = self._recommender.predictor
+        pinned = predictor.single_threaded() if threads == 1 else contextlib.nullcontext()
+        try:
+            with _ONE_AT_A_TIME, pinned:
+                table = recommend_table(frame, request["preferences"], request["guideline"],
+                                        recommender=self._recommender, explain=explain,
+                                        intervals=request["intervals"])
+        except RequestError as exc:
+            raise RecordsRejected(str(exc), problems=[p.to_dict() for p in exc.problems],
+                                  predictions=[]) from None
+        return table.wide()
 
     @staticmethod
     def _results(items, errors):

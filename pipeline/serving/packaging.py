@@ -59,6 +59,8 @@ def params_schema():
         ParamSpec("explain", "boolean", True),
         ParamSpec("intervals", "boolean", True),
         ParamSpec("errors", "string", "raise"),
+        ParamSpec("output", "string", "records"),
+        ParamSpec("threads", "integer", 0),
     ])
 
 
