@@ -6,6 +6,7 @@
     hcc recommend patient.json [--guideline NAME] [--decline MODALITY ...] [--max-cost TIER]
                                [--objective NAME] [--model SOURCE] [--no-explain] [--json]
     hcc recommend-batch cohort.csv -o out.jsonl [--model SOURCE] [--no-explain]
+    hcc recommend-batch cohort.parquet -o recs.parquet [--engine spark [--master URL]]
     hcc report patient.json -o report.html [same options as recommend]
     hcc serve [--port 5000] [--model models:/hcc-recommender@champion]
 
@@ -185,6 +186,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_recommend_batch(args) -> int:
+    if args.engine == "spark" or str(args.output).endswith(".parquet"):
+        return _recommend_table(args)
     from pipeline.io import read_cohort
 
     frame = read_cohort(args.cohort)
@@ -205,6 +208,40 @@ def cmd_recommend_batch(args) -> int:
                         "recommendation": item.to_dict()}
             fh.write(json.dumps(line) + "\n")
     print(f"{len(results) - n_bad} recommendations and {n_bad} invalid rows written to {out}")
+    return EXIT_OK if n_bad == 0 else EXIT_INVALID
+
+
+def _recommend_table(args) -> int:
+    """``recommend-batch ... -o out.parquet``: the columnar table (one row per input row,
+    ``<modality>__<measure>`` columns), by pandas or by Spark (``--engine spark``)."""
+    from features.contract import InvalidPatientError, Problem
+
+    if not str(args.output).endswith(".parquet"):
+        raise InvalidPatientError([Problem("--output", "invalid_option", "a .parquet path with "
+                                           "--engine spark", repr(args.output))],
+                                  context="command line")
+    prefs = _preferences(args, {})
+    options = {"explain": not args.no_explain, "intervals": not args.no_intervals}
+    if args.engine == "spark":
+        from pipeline.serving.spark import recommend_files
+
+        model = args.model or DEFAULT_SERVE_MODEL
+        print(f"hcc: scoring {args.cohort} with Spark ({args.master or 'local[2]'}), model "
+              f"{model}", file=sys.stderr)
+        counts = recommend_files(args.cohort, args.output, model, args.master, args.guideline,
+                                 prefs, **options)
+        n_ok, n_bad = counts["valid"], counts["invalid"]
+    else:
+        from pipeline.io import read_cohort, write_frame
+        from pipeline.recommender.bulk import recommend_table
+
+        table = recommend_table(read_cohort(args.cohort), prefs, args.guideline,
+                                recommender=_load(args.model), **options)
+        write_frame(args.output, table.wide())
+        n_bad = int((~table.patients["ok"]).sum())
+        n_ok = len(table.patients) - n_bad
+    print(f"{n_ok} recommendations and {n_bad} invalid rows (ok = false, with their errors) "
+          f"written to {args.output}")
     return EXIT_OK if n_bad == 0 else EXIT_INVALID
 
 
@@ -267,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recommend-batch", help="recommend for every row of a cohort file")
     p.add_argument("cohort", help="CSV or Parquet file of contract patient rows")
-    p.add_argument("-o", "--output", required=True, help="JSON-lines file, one line per row")
+    p.add_argument("-o", "--output", required=True,
+                   help="JSON-lines file, one line per row; a .parquet path writes the columnar "
+                   "table (one row per input row, typed <modality>__<measure> columns)")
     p.add_argument("--guideline", help="rule set name")
     p.add_argument("--decline", nargs="+", metavar="MODALITY", default=[])
     p.add_argument("--max-cost", choices=("low", "middle", "high"))
@@ -276,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-explain", action="store_true", help="skip SHAP (much faster)")
     p.add_argument("--no-intervals", action="store_true",
                    help="skip the bootstrap RMST intervals (faster)")
+    p.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
+                   help="spark: score the registered model on a Spark session (output: a "
+                   "Parquet directory written by the executors; --model default "
+                   f"{DEFAULT_SERVE_MODEL})")
+    p.add_argument("--master", help="Spark master URL (default local[2]: this machine)")
     p.set_defaults(func=cmd_recommend_batch)
 
     p = sub.add_parser("serve", help="serve the REST endpoint on 127.0.0.1 (MLflow's scoring "

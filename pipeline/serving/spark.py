@@ -48,8 +48,13 @@ def spark_session(master: str | None = None, app_name: str = "hcc-recommender", 
     The Python workers run this interpreter (``PYSPARK_PYTHON``), so the project and its
     dependencies must be installed the same way on every executor of a cluster.
     """
+    import shutil
+
     from pyspark.sql import SparkSession
 
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise RuntimeError("Spark needs Java 17 or newer: no `java` on PATH and no JAVA_HOME "
+                           "(Debian: apt-get install openjdk-17-jre-headless)")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (SparkSession.builder.appName(app_name).master(master or DEFAULT_MASTER)

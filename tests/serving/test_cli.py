@@ -165,6 +165,31 @@ def test_recommend_batch_command(tiny_bundle, cohort_csv, tmp_path, capsys):
     assert "SYN-" not in out.read_text()
 
 
+def test_recommend_batch_parquet_writes_the_columnar_table(tiny_bundle, cohort_csv, tmp_path,
+                                                           capsys):
+    from pipeline import recommend_table
+
+    frame = pd.read_csv(cohort_csv).iloc[:8]
+    frame["ecog"] = frame["ecog"].astype(object)
+    frame.loc[2, "ecog"] = 8
+    path = tmp_path / "eight.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "recs.parquet"
+    code = main(["recommend-batch", str(path), "-o", str(out), "--model", str(tiny_bundle),
+                 "--no-explain", "--no-intervals"])
+    assert code == 2 and "7 recommendations and 1 invalid rows" in capsys.readouterr().out
+    table = pd.read_parquet(out)
+    assert list(table["ok"]) == [True, True, False] + [True] * 5
+    assert "ecog" in table.loc[2, "errors"]
+    want = recommend_table(pd.read_csv(path), recommender=str(tiny_bundle)).wide()
+    assert list(table.columns) == list(want.columns)
+    assert list(table["recommended"].fillna("-")) == list(want["recommended"].fillna("-"))
+    assert "tace__rank" in table and "SYN-" not in table.astype(str).to_string()
+    bad = main(["recommend-batch", str(path), "-o", str(tmp_path / "x.jsonl"), "--engine",
+                "spark"])
+    assert bad == 2 and "--output" in capsys.readouterr().err
+
+
 def test_serve_runs_the_guarded_scoring_server(monkeypatch):
     calls = {}
 

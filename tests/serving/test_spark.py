@@ -106,3 +106,65 @@ def test_request_problems_fail_on_the_driver(spark, cohort, mlflow_store):
                                                                  match="guideline"):
         score_frame(spark.read.parquet(str(path)), f"models:/{NAME}@champion",
                     guideline="no-such-guideline")
+
+
+def test_cli_engine_spark(spark, cohort, mlflow_store, tmp_path, capsys):
+    from pipeline.serving.cli import main
+
+    frame, path = cohort
+    small = tmp_path / "small.parquet"
+    frame.iloc[:300].to_parquet(small)
+    out = tmp_path / "recs.parquet"
+    with pinned_tracking_uri(mlflow_store["uri"]):
+        code = main(["recommend-batch", str(small), "-o", str(out), "--engine", "spark",
+                     "--model", f"models:/{NAME}@champion", "--no-explain", "--no-intervals"])
+    assert code == 2  # three invalid rows, reported as rows
+    assert "297 recommendations and 3 invalid rows" in capsys.readouterr().out
+    table = pd.read_parquet(out)
+    assert len(table) == 300 and (~table["ok"]).sum() == 3
+
+
+def test_stratum_fractions_keep_every_share_and_the_floor():
+    from pipeline.serving.spark_training import stratum_fractions
+
+    counts = {("tace", "1"): 6000, ("tace", "0"): 2000, ("transplant", "1"): 30,
+              ("transplant", "0"): 70}
+    plain = stratum_fractions(counts, 1000)
+    assert set(plain.values()) == {1000 / 8100}
+    floored = stratum_fractions(counts, 1000, min_per_modality=50)
+    assert floored[("transplant", "1")] == floored[("transplant", "0")] == 0.5
+    assert floored[("tace", "1")] == 1000 / 8100
+    assert stratum_fractions(counts, 10**6)[("tace", "0")] == 1.0
+    with pytest.raises(ValueError, match="sample size"):
+        stratum_fractions(counts, 0)
+
+
+def test_train_on_a_stratified_sample_then_score(spark, tmp_path):
+    """The documented path for a registry too large for one machine, on small data: Spark
+    draws the stratified sample, one machine trains on it, the table scores the rest."""
+    from pipeline.recommender.training import TrainParams, train_bundle
+    from pipeline.serving.spark_training import stratified_sample
+    from pipeline.simulation.cohort import SyntheticParams, simulate_cohort
+
+    registry, _ = simulate_cohort(4000, 5, SyntheticParams.default())
+    frame = spark.createDataFrame(registry.astype({c: str for c in registry.columns if
+                                                   registry[c].dtype.name == "category"}))
+    sample = stratified_sample(frame, 1200, min_per_modality=40, seed=3).toPandas()
+    assert 1000 < len(sample) < 1500
+    share = registry["modality"].value_counts(normalize=True)
+    got = sample["modality"].value_counts(normalize=True)
+    counts = registry["modality"].value_counts()
+    for m in share.index:
+        if counts[m] * 1200 / 4000 >= 40:  # common modalities: the registry's share
+            assert abs(got[m] - share[m]) < 4 * (share[m] * (1 - share[m]) / 1200) ** 0.5, m
+        else:  # rare ones: at least about the floor (or all of them)
+            assert (sample["modality"] == m).sum() >= min(counts[m], 40) * 0.6, m
+    assert abs(sample["death"].astype(float).mean() - registry["death"].astype(float).mean()) < 0.05
+    from tests.conftest import TINY_OUTCOME_MODEL, _recommend_section
+
+    out = tmp_path / "bundle"
+    train_bundle(sample, TrainParams(outcome_model=TINY_OUTCOME_MODEL, background_size=10,
+                                     seed=1), out, {"recommend": _recommend_section()})
+    table = recommend_table(registry.drop(columns=["modality", "os_months", "death"]).iloc[:500],
+                            recommender=str(out))
+    assert table.patients["ok"].all() and table.patients["recommended"].notna().mean() > 0.9
