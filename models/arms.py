@@ -11,6 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def stacked_design(Xa: np.ndarray, js, n_modalities: int) -> np.ndarray:
+    """``[Xa, onehot(j)]`` for each modality code of ``js``, stacked modality-major: the
+    S-learner design of every patient under every modality, built in one allocation."""
+    n, p = Xa.shape
+    out = np.zeros((len(js) * n, p + n_modalities))
+    for c, j in enumerate(js):
+        block = out[c * n:(c + 1) * n]
+        block[:, :p] = Xa
+        block[:, p + j] = 1.0
+    return out
+
+
 class ArmSet:
     """Fitted outcome models of one ensemble member (S: one model; T: one per modality).
 
@@ -77,7 +89,7 @@ class ArmSet:
         if self.factored(n):
             return self.factoring.margins(self.zero_design(Xa), js)
         if self.kind == "s":
-            stacked = np.vstack([self._augment(Xa, j) for j in js])
+            stacked = stacked_design(Xa, js, self.M)
             return self.models[0]._margin(stacked).reshape(len(js), n).T
         return np.column_stack([self.models[j]._margin(Xa) for j in js])
 

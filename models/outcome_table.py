@@ -82,9 +82,10 @@ class OutcomeTableMixin:
         return {"surv": surv, "rmst": rmst, "median": med}
 
     def _response_matrix(self, Xa, js, booster=None) -> np.ndarray:
+        from .arms import stacked_design
+
         n, M = Xa.shape[0], len(self.modalities_)
-        eye = np.eye(M)
-        D = np.vstack([np.hstack([Xa, np.broadcast_to(eye[j], (n, M))]) for j in js])
+        D = stacked_design(Xa, js, M)
         rm = self.response_model_
         if booster is None:
             p = rm.predict_proba(D)[:, 1]

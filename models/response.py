@@ -161,7 +161,7 @@ class ResponseModel(ParamsMixin):
                 "Hint: call fit() or ResponseModel.load() first."
             )
         if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == self.n_features_in_:
-            Xa = X.astype(float)
+            Xa = X if X.dtype == float else X.astype(float)  # no copy of a batch design
         else:
             Xa = check_frame(X, "predict", self.feature_names_in_).to_numpy(dtype=float)
         return np.asarray(self.booster_.inplace_predict(Xa, predict_type="margin",
