@@ -7,7 +7,9 @@ Usage::
     python -m benchmarks.run --quick               # smaller sizes (a few minutes)
 
 Sections: ``latency`` (``recommend()`` for one patient), ``batch`` (``recommend_batch``
-throughput and peak memory at 1k / 10k / 100k patients), ``train`` (training + factual
+throughput and peak memory at 1k / 10k / 100k patients), ``bulk`` (the columnar
+``recommend_table`` at 100k patients without SHAP, with intervals, with SHAP, beside the xgboost
+floor; Spark local[2] scoring of the pyfunc model at 100k and 1M patients), ``train`` (training + factual
 evaluation time and peak memory at 5k / 20k / 100k patients), ``rest`` (the ``hcc serve`` server
 under 8 concurrent clients for 20 s), ``repro`` (``dvc repro --force`` of the default pipeline in
 a scratch copy). Heavy measurements run in fresh child processes.
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from benchmarks.bench_common import ROOT, environment
 
-SECTIONS = ("latency", "batch", "train", "rest", "repro")
+SECTIONS = ("latency", "batch", "bulk", "train", "rest", "repro")
 DEFAULT_BUNDLE = "data/artifacts/recommender"
 TARGETS = (
     # (key, description, comparison, limit, unit)
@@ -39,6 +41,12 @@ TARGETS = (
     ("batch_10k_no_shap_no_intervals", "recommend_batch 10k, no SHAP, no intervals", ">=",
      5000.0, "patients/s"),
     ("batch_10k_shap", "recommend_batch 10k with SHAP", ">=", 500.0, "patients/s"),
+    ("bulk_100k_plain", "recommend_table 100k, no SHAP, no intervals (2 cores)", ">=",
+     20000.0, "patients/s"),
+    ("bulk_100k_intervals", "recommend_table 100k with intervals", ">=", 5000.0, "patients/s"),
+    ("bulk_100k_shap", "recommend_table 100k with SHAP", ">=", 1000.0, "patients/s"),
+    ("spark_1m_vs_pandas", "Spark local[2] 1M / recommend_table 100k, per core", ">=", 0.5,
+     "ratio"),
     ("rest_p99", "REST p99 latency, 8 concurrent clients", "<=", 250.0, "ms"),
     ("rest_errors", "REST errors, 8 concurrent clients", "<=", 0.0, "errors"),
     ("repro_wall", "dvc repro --force, default cohort", "<=", 300.0, "s"),
@@ -80,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 def run_section(name: str, args) -> dict:
     bundle = str((ROOT / args.bundle).resolve()) if not Path(args.bundle).is_absolute() \
         else args.bundle
-    if name in ("latency", "batch", "rest") and not (Path(bundle) / "settings.json").is_file():
+    if name in ("latency", "batch", "bulk", "rest") and not (Path(bundle) / "settings.json").is_file():
         return {"error": f"no trained bundle at {bundle}: run `make run` (dvc repro) first"}
     if name == "latency":
         from benchmarks.bench_common import run_child
@@ -98,6 +106,10 @@ def run_section(name: str, args) -> dict:
 
         return bench_batch.run(bundle, args.quick, args.seed, args.batch_budget,
                                not args.no_profile)
+    if name == "bulk":
+        from benchmarks import bench_bulk
+
+        return bench_bulk.run(bundle, args.quick, args.seed)
     if name == "train":
         from benchmarks import bench_train
 
@@ -133,6 +145,18 @@ def target_values(sections: dict) -> dict:
                                     ("batch_10k_shap", True, True)):
         r = _batch(sections, 10_000, explain, intervals)
         vals[key] = r["patients_per_second"] if r else None
+    bulk = sections.get("bulk") or {}
+    for key, explain, intervals in (("bulk_100k_plain", False, False),
+                                    ("bulk_100k_intervals", False, True),
+                                    ("bulk_100k_shap", True, False)):
+        r = next((r for r in bulk.get("pandas", []) if r.get("n") == 100_000 and "error" not in r
+                  and r.get("explain") == explain and r.get("intervals") == intervals), None)
+        vals[key] = r["patients_per_second"] if r else None
+    spark_1m = next((r for r in bulk.get("spark", []) if r.get("n") == 1_000_000
+                     and "error" not in r), None)
+    if spark_1m and vals["bulk_100k_plain"]:
+        vals["spark_1m_vs_pandas"] = round(spark_1m["patients_per_second"]
+                                           / vals["bulk_100k_plain"], 3)
     rest = (sections.get("rest") or {}).get("concurrent")
     if rest and rest.get("clients") == 8 and rest.get("n"):
         vals["rest_p99"] = rest["p99_ms"]
@@ -174,6 +198,7 @@ def table_rows(sections: dict) -> list[tuple[str, str, str]]:
                      f"peak RSS {r['peak_rss_mib']:,.0f} MiB (+{r['peak_increase_mib']:,.0f})"))
     for note in (sections.get("batch") or {}).get("notes", []):
         rows.append(("batch", "note", note))
+    rows.extend(bulk_rows(sections.get("bulk") or {}))
     train = sections.get("train") or {}
     for r in train.get("runs", []):
         setting = "params.yaml" if not r.get("overrides") else "REDUCED " + ",".join(
@@ -210,6 +235,34 @@ def table_rows(sections: dict) -> list[tuple[str, str, str]]:
                                                         else " (FAILED)")))
     elif repro.get("error"):
         rows.append(("repro", "error", repro["error"][-80:]))
+    return rows
+
+
+def bulk_rows(bulk: dict) -> list[tuple[str, str, str]]:
+    """Table rows of the ``bulk`` section (columnar tables and Spark)."""
+    rows = []
+    for r in bulk.get("pandas", []):
+        what = (f"recommend_table n={r['n']:,} " + ("SHAP" if r.get("explain") else "no SHAP")
+                + (", intervals" if r.get("intervals") else ", no intervals"))
+        rows.append(("bulk", what, f"ERROR {r['error'][:60]}" if "error" in r else
+                     f"{r['patients_per_second']:,.0f} patients/s ({r['seconds']:.1f} s), "
+                     f"peak RSS {r['peak_rss_mib']:,.0f} MiB (+{r['peak_increase_mib']:,.0f})"))
+        if "error" not in r:
+            ph = r["phases_seconds"]
+            rows.append(("bulk", f"  its phases on {r['phases_rows']:,} rows",
+                         ", ".join(f"{k} {v:.2f} s" for k, v in ph.items())
+                         + f"; xgboost floor {r['xgboost_floor_patients_per_second']:,.0f}"
+                         " patients/s"))
+    for r in bulk.get("spark", []):
+        rows.append(("bulk", f"Spark local[2] n={r.get('n', 0):,}",
+                     f"ERROR {r['error'][:60]}" if "error" in r else
+                     f"{r['patients_per_second']:,.0f} patients/s ({r['seconds']:.1f} s, "
+                     f"{r['partitions']} partitions), peak RSS of driver + JVM + workers "
+                     f"{r['peak_tree_rss_mib']:,.0f} MiB"))
+    sizes = [r["n"] for r in bulk.get("spark", []) if "error" not in r]
+    if bulk.get("spark_scaling") is not None and len(sizes) == 2:
+        rows.append(("bulk", f"Spark throughput at n={sizes[1]:,} / at n={sizes[0]:,}",
+                     f"{bulk['spark_scaling']:.2f}"))
     return rows
 
 

@@ -140,11 +140,16 @@ def score_frame(frame, model_uri: str, guideline=None, preferences=None, *,
     fields = [c for c in frame.columns if c in PATIENT_FIELDS]
 
     def score(batches):
+        # the registered model's own predict (model.py), without the pyfunc wrapper's schema
+        # enforcement: every column is typed Any, so it checks nothing, value by value (one
+        # second per 10,000 rows, more than the scoring); the contract validation inside the
+        # model checks every value
         pyfunc, _ = SparkModelCache.get_or_load(archive)
+        python_model = pyfunc.unwrap_python_model()
         for batch in batches:
             rows = batch.pop("__row").to_numpy()
             kept = {c: batch.pop(f"__keep_{c}") for c in keep}
-            out = pyfunc.predict(batch, params=params)
+            out = python_model.predict(None, batch, params=params)
             out["row"] = rows
             yield out[names].assign(**kept)[keep + names]
 
@@ -155,7 +160,21 @@ def score_frame(frame, model_uri: str, guideline=None, preferences=None, *,
 
 def read_cohort(spark, path: str):
     """A cohort file as a Spark DataFrame: Parquet (a file or a directory), else CSV with a
-    header (every value read as text: the contract parses it)."""
+    header (every value read as text: the contract parses it).
+
+    A local input smaller than 128 MB per core is split into about four partitions per core
+    (``spark.sql.files.maxPartitionBytes``, unless the session sets it): one file would else
+    be one task, on one core.
+    """
+    key = "spark.sql.files.maxPartitionBytes"
+    if os.path.exists(path) and not spark.sparkContext.getConf().contains(key):
+        files = ([os.path.join(d, f) for d, _, names in os.walk(path) for f in names]
+                 if os.path.isdir(path) else [path])
+        size = sum(os.path.getsize(f) for f in files)
+        cores = spark.sparkContext.defaultParallelism
+        split = max(256 << 10, size // (4 * cores))
+        if split < 128 << 20:
+            spark.conf.set(key, str(split))
     if str(path).endswith(".parquet") or os.path.isdir(path):
         return spark.read.parquet(str(path))
     return spark.read.option("header", True).option("inferSchema", False).csv(str(path))
