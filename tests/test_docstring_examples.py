@@ -18,6 +18,7 @@ PUBLIC = [
     "pipeline.recommender.api.recommend",
     "pipeline.recommender.api.recommend_batch",
     "pipeline.recommender.api.load_recommender",
+    "pipeline.recommender.bulk.recommend_table",
     "features.derivation.derive",
     "guidelines.engine.assess",
     "models.survival.SurvivalModel",

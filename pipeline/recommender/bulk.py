@@ -67,23 +67,17 @@ def modality_measures(recommender, explain: bool = False, intervals: bool = Fals
     out += [("median_os_months", "double"), ("median_reached", "boolean"),
             ("p_response", "double")]
     if explain:
-        out += [("shap_base", "double")] + [(f"shap__{g}", "double") for g in shap_groups(p)]
+        out += [("shap_base", "double")] + [(f"shap__{g}", "double")
+                                            for g in shap_groups(recommender)]
     return out
 
 
-def shap_groups(predictor) -> list[str]:
+def shap_groups(recommender) -> list[str]:
     """The contract-field groups of the SHAP values, in the explainer's order."""
-    if not hasattr(predictor, "group_order"):
-        predictor._explain(predictor.matrix.transform(_one_patient()))
-    return list(predictor.group_order)
-
-
-def _one_patient() -> pd.DataFrame:
-    from features import derive
-    from features.contract import coerce_frame
-    from pipeline.serving.packaging import DEFAULT_EXAMPLE
-
-    return derive(coerce_frame(pd.DataFrame([DEFAULT_EXAMPLE])))
+    p = recommender.predictor
+    if not hasattr(p, "group_order"):  # explain one row of the SHAP background (a matrix row)
+        p._explain(recommender.bundle.background.iloc[:1])
+    return list(p.group_order)
 
 
 def wide_columns(recommender, explain: bool = False, intervals: bool = False) -> list:

@@ -143,6 +143,10 @@ def test_invalid_rows_and_whole_frame_problems_never_fail_the_call(recommender, 
         cohort.iloc[:2], recommender=recommender).modalities.columns)
     wide = table.wide()
     assert wide["tace__rank"].isna().all() and len(wide) == 50
+    shap_columns = recommend_table(cohort.iloc[:2], recommender=recommender,
+                                   explain=True).modalities.columns
+    assert list(recommend_table(cohort.iloc[:3].drop(columns=["ecog"]), recommender=recommender,
+                                explain=True).modalities.columns) == list(shap_columns)
     with pytest.raises(InvalidPatientError):
         recommend_table([{"age_years": 50}], recommender=recommender)
 

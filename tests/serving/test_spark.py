@@ -117,11 +117,13 @@ def test_cli_engine_spark(spark, cohort, mlflow_store, tmp_path, capsys):
     out = tmp_path / "recs.parquet"
     with pinned_tracking_uri(mlflow_store["uri"]):
         code = main(["recommend-batch", str(small), "-o", str(out), "--engine", "spark",
-                     "--model", f"models:/{NAME}@champion", "--no-explain", "--no-intervals"])
+                     "--model", f"models:/{NAME}@champion", "--no-intervals"])
     assert code == 2  # three invalid rows, reported as rows
     assert "297 recommendations and 3 invalid rows" in capsys.readouterr().out
     table = pd.read_parquet(out)
     assert len(table) == 300 and (~table["ok"]).sum() == 3
+    shap = [c for c in table.columns if c.startswith("tace__shap__")]  # SHAP on request
+    assert shap and table.loc[table["ok"], shap].notna().all().all()
 
 
 def test_stratum_fractions_keep_every_share_and_the_floor():
