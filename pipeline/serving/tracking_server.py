@@ -99,7 +99,8 @@ def auth_database_uri(backend_uri: str) -> str:
     else:
         raise TrackingServerError(f"HCC_TRACKING_BACKEND_URI: expected a database name in the "
                                   f"URI, got {redact_uri(backend_uri)!r}")
-    return urlunsplit(parts._replace(path=path))
+    at = backend_uri.rindex(parts.path)  # in place: urlunsplit would drop sqlite's empty host
+    return backend_uri[:at] + path + backend_uri[at + len(parts.path):]
 
 
 def _int(value, name: str, low: int, high: int) -> int:

@@ -35,13 +35,20 @@ def postgres_bin() -> Path | None:
     return versions[-1].parent if versions else None
 
 
+def _runuser() -> str | None:
+    found = shutil.which("runuser")
+    if found:
+        return found
+    return next((p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(p)), None)
+
+
 def unavailable_reason() -> str | None:
     """Why no cluster can be started here (None: it can)."""
     if postgres_bin() is None:
         return ("PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql) and "
                 ".ci/run could not install it (tools/ensure_postgres.sh: apt-get install "
                 "postgresql)")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
+    if os.geteuid() == 0 and _runuser() is None:
         return "running as root without runuser: PostgreSQL refuses to run as root"
     if os.geteuid() == 0:
         import pwd
@@ -54,7 +61,7 @@ def unavailable_reason() -> str | None:
 
 
 def _as_owner(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+    return [_runuser() or "runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
 @contextlib.contextmanager
