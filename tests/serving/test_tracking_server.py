@@ -196,12 +196,16 @@ def test_reader_loads_the_champion_through_the_server(team_server, team, example
     import mlflow
     import pandas as pd
 
+    from pipeline import load_recommender
+
     with as_user(team_server, team["users"]["reader"]):
         model = mlflow.pyfunc.load_model(CHAMPION)
+        served = load_recommender(CHAMPION)  # what hcc recommend/serve --model resolve
+    expected = recommender.recommend(examples["advanced"], explain=False).to_dict()
     out = model.predict(pd.DataFrame([examples["advanced"]]), params={"explain": False})
     assert out[0]["ok"] is True
-    same(out[0]["recommendation"],
-         recommender.recommend(examples["advanced"], explain=False).to_dict())
+    same(out[0]["recommendation"], expected)
+    same(served.recommend(examples["advanced"], explain=False).to_dict(), expected)
 
 
 def test_reader_cannot_register_a_version_or_move_the_champion(team_server, team):
