@@ -81,17 +81,10 @@ class OutcomeTableMixin:
                     med[:, c] = step_median(grid, curves_)
         return {"surv": surv, "rmst": rmst, "median": med}
 
-    def _response_matrix(self, Xa, js, booster=None) -> np.ndarray:
-        n, M = Xa.shape[0], len(self.modalities_)
-        eye = np.eye(M)
-        D = np.vstack([np.hstack([Xa, np.broadcast_to(eye[j], (n, M))]) for j in js])
-        rm = self.response_model_
-        if booster is None:
-            p = rm.predict_proba(D)[:, 1]
-        else:
-            p = rm.calibrate_margin(booster.inplace_predict(D, predict_type="margin",
-                                                            missing=np.nan))
-        return p.reshape(len(js), n).T
+    def _response_matrix(self, Xa, js, member=None) -> np.ndarray:
+        """Response probabilities (n, len(js)) of the full fit or of a bootstrap member;
+        NaN for a modality without a response estimate."""
+        return self.response_model_.matrix(Xa, list(js), member)
 
     def predict_outcomes(self, X, times=(6, 12, 24, 36), horizon=24, modalities=None,
                          interval=None, response=True, curves=True) -> pd.DataFrame:
@@ -122,8 +115,8 @@ class OutcomeTableMixin:
         if curves:
             cols["median"] = [q["median"] for q in qs]
         if response and self.response_model_ is not None:
-            boosters = [None] + (self.response_members_ if interval is not None else [])
-            cols["p_response"] = [self._response_matrix(Xa, js, b) for b in boosters]
+            members = [None] + (self.response_members_ if interval is not None else [])
+            cols["p_response"] = [self._response_matrix(Xa, js, b) for b in members]
         index = getattr(X, "index", pd.RangeIndex(n))
         out = {"row": np.repeat(np.arange(n), k), "index": np.repeat(np.asarray(index), k),
                "modality": np.tile(np.asarray(mods, dtype=object), n)}
@@ -166,13 +159,13 @@ class OutcomeTableMixin:
                 )
         return self._band(members, interval, estimate)
 
-    def _objective_scores(self, X, objective: str, arms=None, booster=None) -> np.ndarray:
+    def _objective_scores(self, X, objective: str, arms=None, member=None) -> np.ndarray:
         """Score matrix (n, M) for a policy objective, higher = better."""
         Xa = self._X(X)
         arms = self.main_ if arms is None else arms
         js = list(range(len(self.modalities_)))
         if objective == "response":
-            return self._response_matrix(Xa, js, booster)
+            return self._response_matrix(Xa, js, member)
         if objective == "median":
             return self._quantities(arms, Xa, js, np.array([1.0]), 1.0)["median"]
         m = _OBJECTIVE.match(objective)
@@ -243,7 +236,7 @@ class OutcomeTableMixin:
         allowed_rank = np.isfinite(scores[:, ranked])
         default = ranked[allowed_rank.argmax(axis=1)]
         if objective == "response":
-            members = [self._objective_scores(X, objective, booster=b)
+            members = [self._objective_scores(X, objective, member=b)
                        for b in self.response_members_]
         else:
             members = [self._objective_scores(X, objective, arms=a) for a in self.members_]

@@ -36,8 +36,8 @@ def boosters(model) -> list:
         for member in getattr(arms, "models", ()):
             found.append(getattr(member, "booster_", None))
     response = getattr(model, "response_model_", None)
-    found.append(getattr(response, "booster_", None))
-    found.extend(getattr(model, "response_members_", ()))
+    if response is not None:
+        found.extend(response.boosters())
     return [b for b in found if b is not None and hasattr(b, "set_param")]
 
 
