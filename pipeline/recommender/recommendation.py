@@ -108,7 +108,10 @@ class ModalityAssessment:
     outcomes : dict
         ``survival`` {months: probability}, ``median_os_months`` (None = not reached within the
         model's follow-up), ``rmst_months`` with ``rmst_interval_months`` [low, high] at
-        ``rmst_horizon_months``, ``p_response`` (objective response, mRECIST CR/PR).
+        ``rmst_horizon_months``, ``p_response`` (objective response, mRECIST CR/PR; None with
+        ``response_note`` when forbidden or not applicable, ``response_applicable``,
+        ``response_basis``), ``extrapolated`` with ``extrapolated_because`` (the patient is
+        outside the training data of the modality: :mod:`pipeline.recommender.envelope`).
     score : float
         Value of the ranking objective (higher is better).
     factors : tuple of Factor
