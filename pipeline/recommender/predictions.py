@@ -36,8 +36,8 @@ def boosters(model) -> list:
         for member in getattr(arms, "models", ()):
             found.append(getattr(member, "booster_", None))
     response = getattr(model, "response_model_", None)
-    found.append(getattr(response, "booster_", None))
-    found.extend(getattr(model, "response_members_", ()))
+    if response is not None:
+        found.extend(response.boosters())
     return [b for b in found if b is not None and hasattr(b, "set_param")]
 
 
@@ -76,6 +76,12 @@ class OutcomePredictor:
         self.has_response = getattr(self.model, "response_model_", None) is not None
         self.min_propensity = float(getattr(params, "min_propensity", 0.0))
         self.has_propensity = getattr(self.model, "propensity_model_", None) is not None
+        self.envelope = dict(getattr(bundle, "settings", {}) or {}).get("support_envelope")
+        response = getattr(self.model, "response_model_", None)
+        self.response_basis = [  # contract order; see models.response_arms.KINDS
+            response.kinds[response.modalities.index(m)]
+            if response is not None and m in getattr(response, "modalities", ()) else None
+            for m in MODALITIES]
 
     @contextlib.contextmanager
     def single_threaded(self):
@@ -104,8 +110,10 @@ class OutcomePredictor:
             self._threads = want
 
     def predict(self, X: pd.DataFrame, explain: bool = True,
-                intervals: bool = True) -> Predictions:
-        """Predictions for the rows of ``X`` (the bundle's model matrix)."""
+                intervals: bool = True, derived: pd.DataFrame | None = None) -> Predictions:
+        """Predictions for the rows of ``X`` (the bundle's model matrix); ``derived`` (the same
+        rows' derived fields) marks the predictions outside the training data's support
+        (:mod:`pipeline.recommender.envelope`)."""
         n, k = len(X), len(self.observed)
         self._use_threads(n)
         table = self.model.predict_outcomes(X, times=self.all_times, horizon=self.horizon,
@@ -119,14 +127,23 @@ class OutcomePredictor:
         median = grid("median")
         p_resp = grid("p_response") if "p_response" in table else np.full((n, k), np.nan)
         lo = hi = np.full((n, k), np.nan)
+        members = None
         if self.has_interval and intervals:
-            lo, hi = self.model.predict_rmst_interval(X, self.horizon, self.observed,
-                                                      self.level, estimate=rmst)
+            lo, hi, members = self.model.predict_rmst_interval(
+                X, self.horizon, self.observed, self.level, estimate=rmst, return_members=True)
         shap = base = None
         if explain:
             shap, base = self._explain(X)
-        return Predictions(self, X, surv, rmst, lo, hi, median, p_resp, shap, base,
-                           *self._support(X))
+        support, propensity = self._support(X)
+        extrapolated = None
+        if derived is not None:
+            from pipeline.recommender.envelope import outside_frame
+
+            extrapolated = outside_frame(self.envelope, derived, MODALITIES)
+        pred = Predictions(self, X, surv, rmst, lo, hi, median, p_resp, shap, base,
+                           support, propensity, extrapolated)
+        pred.rmst_members = members  # (members, n, observed modalities) or None
+        return pred
 
     def _support(self, X: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(support, propensity), both (n, modalities in contract order): is the estimated
@@ -201,9 +218,10 @@ class Predictions:
     """
 
     def __init__(self, owner: OutcomePredictor, X, surv, rmst, lo, hi, median, p_resp, shap,
-                 base, support=None, propensity=None):
+                 base, support=None, propensity=None, extrapolated=None):
         self.owner, self.X = owner, X
         self.support = support
+        self._extrapolated = extrapolated  # per row, per contract modality: tuple of reasons
         self.propensity = propensity  # (n, 10) contract order, None when the guard is off
         self.min_propensity = owner.min_propensity if support is not None else None
         self._shap, self._base = shap, base
@@ -246,18 +264,52 @@ class Predictions:
         return np.column_stack([values[:, c] if c >= 0 else np.full(n, np.nan)
                                 for c in self._cols])
 
-    def outcomes(self, i: int, j: int) -> dict:
+    def extrapolated_because(self, i: int, j: int) -> list[str]:
+        """Why the prediction of modality ``j`` for row ``i`` extrapolates beyond the training
+        data: key features outside the envelope of the modality's treated patients
+        (:mod:`pipeline.recommender.envelope`), and a propensity below the data-support
+        threshold when the guard is on. Empty: within the support."""
+        why = list(self._extrapolated[i][j]) if self._extrapolated is not None else []
+        if self.support is not None and not self.support[i][j]:
+            why.append(f"estimated propensity {float(self.propensity[i][j]):.3g} below "
+                       f"{self.min_propensity:g} (recommend.min_propensity)")
+        return why
+
+    def outcomes(self, i: int, j: int, forbidden: bool = False) -> dict:
+        """The outcome block of modality ``j`` for row ``i`` (``ModalityAssessment.outcomes``).
+
+        ``p_response`` is None, with ``response_note`` saying why, when the modality is
+        ``forbidden`` or its response is not applicable (not assessed in its training
+        patients, e.g. resection and transplant, where the tumour is removed rather than
+        graded). ``response_basis``: ``model`` (patient-level), ``rate`` (the modality's
+        response rate, the same for every patient: too few labels for a model) or
+        ``not_applicable``. ``extrapolated`` (None: not checked) and ``extrapolated_because`` mark a
+        prediction outside the training data's support.
+        """
         o = self.owner
         c = self._cols[j]
         if c < 0:
             return {"survival": dict.fromkeys(self._keys), "median_os_months": None,
                     "median_reached": None, "rmst_months": None, "rmst_interval_months": None,
                     "rmst_horizon_months": o.horizon, "interval_level": o.level,
-                    "p_response": None, "note": "modality not observed in training: no model"}
+                    "p_response": None, "note": "modality not observed in training: no model",
+                    "response_applicable": False, "response_basis": None,
+                    "response_note": "no model",
+                    "extrapolated": None, "extrapolated_because": []}
         med = self._median[i][c]
         lo, hi = self._lo[i][c], self._hi[i][c]
         p = self._p[i][c]
         reached = math.isfinite(med)
+        applicable = p == p
+        note = None
+        if forbidden:
+            p, note = float("nan"), "not shown: the modality is forbidden for this patient"
+        elif not applicable:
+            note = ("not applicable: response was not assessed in enough of the training "
+                    "patients who received this modality (mRECIST grades viable tumour; "
+                    "after resection or transplant the tumour is removed)")
+        checked = self._extrapolated is not None or self.support is not None
+        why = self.extrapolated_because(i, j) if checked else []
         return {
             "survival": dict(zip(self._keys, self._report[i][c], strict=True)),
             "median_os_months": med if reached else None,
@@ -267,6 +319,11 @@ class Predictions:
             "rmst_horizon_months": o.horizon,
             "interval_level": o.level,
             "p_response": None if p != p else p,
+            "response_applicable": bool(applicable),
+            "response_basis": o.response_basis[j],
+            "response_note": note,
+            "extrapolated": bool(why) if checked else None,
+            "extrapolated_because": why,
         }
 
     def curve(self, i: int, j: int) -> dict:
@@ -299,38 +356,3 @@ def _plain(value):
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
-
-
-def contrast_block(owner: OutcomePredictor, pred: Predictions, rows: list[int], a: str, b: str,
-                   derived_rows: list) -> list[dict]:
-    """The SHAP contrast of ``a`` vs ``b`` for each of ``rows`` (JSON-ready dicts)."""
-    values, base, unit = owner.contrast_values(pred, rows, a, b)
-    names = list(values.columns)
-    arr = values.to_numpy()
-    out = []
-    for r in range(arr.shape[0]):
-        row = arr[r]
-        top = np.argsort(-np.abs(row), kind="stable")[: owner.top]
-        factors = []
-        for g in top:
-            name = names[g]
-            value = f"{a} vs {b}" if name == MODALITY_GROUP else _plain(
-                derived_rows[r].get(name))
-            factors.append(Factor(name, owner.labels.get(name, name), value,
-                                  float(row[g])).to_dict())
-        shown = float(row[top].sum())
-        total = float(row.sum())
-        out.append({
-            "a": a, "b": b,
-            "unit": (f"{unit} ({a} minus {b})" if "cumulative hazard" in unit
-                     else f"{unit} (margin of {a} minus margin of {b})"),
-            "direction": (f"Negative values favour {a} (lower predicted hazard of death "
-                          f"under {a} than under {b}); positive values favour {b}."
-                          if "hazard" in unit else
-                          f"Positive values favour {a} (longer predicted survival)."),
-            "base_value": float(base[r]),
-            "difference": float(base[r] + total),
-            "factors": factors,
-            "other_factors": total - shown,
-        })
-    return out

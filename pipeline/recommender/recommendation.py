@@ -108,7 +108,10 @@ class ModalityAssessment:
     outcomes : dict
         ``survival`` {months: probability}, ``median_os_months`` (None = not reached within the
         model's follow-up), ``rmst_months`` with ``rmst_interval_months`` [low, high] at
-        ``rmst_horizon_months``, ``p_response`` (objective response, mRECIST CR/PR).
+        ``rmst_horizon_months``, ``p_response`` (objective response, mRECIST CR/PR; None with
+        ``response_note`` when forbidden or not applicable, ``response_applicable``,
+        ``response_basis``), ``extrapolated`` with ``extrapolated_because`` (the patient is
+        outside the training data of the modality: :mod:`pipeline.recommender.envelope`).
     score : float
         Value of the ranking objective (higher is better).
     factors : tuple of Factor
@@ -196,8 +199,11 @@ class Recommendation:
     modalities : tuple of ModalityAssessment
         Every modality of the contract, in contract order.
     contrast : dict or None
-        SHAP explanation of recommended versus runner-up: the difference of their margins
-        decomposed over contract fields (``factors``), with its unit.
+        Explanation of recommended versus runner-up in months of RMST (see
+        :mod:`pipeline.recommender.contrast`): ``difference``, the ``main_effect`` (the
+        average difference between the two options for patients like this), the
+        patient-specific ``factors`` (``months``, and ``shap`` on the margin), the
+        ``noise_factors`` left out as within the bootstrap noise and ``other_factors``.
     guideline : dict
         Rule set name and version, the patient's stage, the stage's preferred modalities, and
         whether the recommendation is concordant (in the preferred list).
@@ -213,6 +219,12 @@ class Recommendation:
     caveat : str
     objective_description : str or None
         The objective in words with its numbers (for example the RMST horizon).
+    equivalence : dict or None
+        Recommended versus runner-up: ``equivalent`` (difference below 0.5 months, or the
+        bootstrap members disagree on their order), ``difference_months``,
+        ``paired_interval_months``, ``interval_overlap``, ``because`` and, when equivalent,
+        ``separated_by`` (guideline preference, cost tier: ``{criterion, favours, reason}``);
+        see :mod:`pipeline.recommender.contrast`. None without a runner-up.
     """
 
     recommended: str | None
@@ -229,6 +241,7 @@ class Recommendation:
     patient_ref: str | None = None
     caveat: str = CAVEAT
     objective_description: str | None = None
+    equivalence: Mapping | None = None
 
     def modality(self, name: str) -> ModalityAssessment:
         """The assessment of one modality by name."""
@@ -256,6 +269,7 @@ class Recommendation:
             "guideline": _clean(self.guideline),
             "flags": [dict(f) for f in self.flags],
             "contrast": _clean(self.contrast) if self.contrast is not None else None,
+            "equivalence": _clean(self.equivalence) if self.equivalence is not None else None,
             "shap_unit": self.shap_unit,
             "modalities": [m.to_dict() for m in self.modalities],
             "preferences": self.preferences.to_dict(),

@@ -33,7 +33,8 @@ from features.contract import (
     validate_cohort,
     validate_record,
 )
-from pipeline.recommender.predictions import OutcomePredictor, contrast_block
+from pipeline.recommender.contrast import contrast_block, equivalence, sentences
+from pipeline.recommender.predictions import OutcomePredictor
 from pipeline.recommender.ranking import (
     REASON_CODES,
     derived_records,
@@ -159,7 +160,8 @@ class Recommender:
         derived = derive(record)
         X = self.bundle.matrix.transform(derived)
         assessment = assess(derived, ruleset)
-        pred = self.predictor.predict(X, explain=explain, intervals=intervals)
+        pred = self.predictor.predict(X, explain=explain, intervals=intervals,
+                                      derived=pd.DataFrame([derived]))
         return self._assemble(pred, X, [derived], [assessment], prefs, [ref])[0]
 
     # --- batch -------------------------------------------------------------------------------
@@ -273,7 +275,7 @@ class Recommender:
         derived = derive(part)
         X = self.bundle.matrix.transform(derived)
         assessments = assess_frame(derived, ruleset)
-        pred = self.predictor.predict(X, explain=explain, intervals=intervals)
+        pred = self.predictor.predict(X, explain=explain, intervals=intervals, derived=derived)
         rows = derived_records(derived) if explain else [{}] * len(part)  # factor values only
         return self._assemble(pred, X, rows, assessments, prefs, refs)
 
@@ -305,7 +307,8 @@ class Recommender:
                     pairs.setdefault((MODALITIES[ranked[0]], MODALITIES[ranked[1]]), []).append(i)
             for (a, b), rows in pairs.items():
                 blocks = contrast_block(self.predictor, pred, rows, a, b,
-                                        [derived[i] for i in rows])
+                                        [derived[i] for i in rows],
+                                        members=pred.rmst_members is not None)
                 contrasts.update(zip(rows, blocks, strict=True))
         return [self._build(i, pred, derived[i], assessments[i], prefs, refs[i], objective,
                             why_not, plans[i], contrasts.get(i))
@@ -338,7 +341,8 @@ class Recommender:
                 modality=m, label=MODALITY_LABELS[m], eligibility=eligibility,
                 hits=tuple(hits_by_modality[m]), excluded_because=why,
                 cost_tier=self.params.cost_tiers[m], candidate=candidate,
-                outcomes=pred.outcomes(i, j), score=scores[j], data_support=j not in unsupported,
+                outcomes=pred.outcomes(i, j, eligibility == "forbidden"), score=scores[j],
+                data_support=j not in unsupported,
                 not_candidate_because=reasons, factors=factors, factors_base_value=base,
                 curve=pred.curve(i, j)))
         best = MODALITIES[order[0]] if order else None
@@ -356,12 +360,16 @@ class Recommender:
         horizon = self.params.rmst_horizon_months
         message = summary_message(best, items, ranked, objective, scores, assessment, flags,
                                   horizon, pred.min_propensity, runner)
+        equal = equivalence(pred, i, best, runner, assessment.preferred,
+                            self.params.cost_tiers, assessment.ruleset) if best else None
+        message += sentences(contrast, equal, horizon)
         return Recommendation(
             recommended=best, runner_up=runner, message=message, objective=objective,
             modalities=tuple(items), contrast=contrast, guideline=guideline, flags=flags,
             preferences=prefs, shap_unit=pred.shap_unit,
             versions=dict(self.versions, ruleset=f"{assessment.ruleset} {assessment.version}"),
-            patient_ref=ref, objective_description=describe_objective(objective, horizon))
+            patient_ref=ref, objective_description=describe_objective(objective, horizon),
+            equivalence=equal)
 
     def _reasons(self, j, why, eligibility, hits, assessment, prefs, pred, i) -> tuple:
         """Why modality ``j`` is not a candidate for row ``i``: (code, sentence) mappings."""

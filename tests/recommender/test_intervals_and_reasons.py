@@ -30,9 +30,11 @@ def cohort_X(recommender, tiny_cohort):
 
 
 def _inside(est, lo, hi) -> np.ndarray:
+    """Within the band; a NaN estimate (a response "not applicable") has a NaN band."""
     est, lo, hi = (np.asarray(v, dtype=float) for v in (est, lo, hi))
-    assert not np.isnan(lo).any() and not np.isnan(hi).any()
-    return (lo <= est) & (est <= hi)
+    na = np.isnan(est)
+    assert (np.isnan(lo) == na).all() and (np.isnan(hi) == na).all()
+    return ((lo <= est) & (est <= hi)) | na
 
 
 def test_model_bands_contain_the_point_estimate(recommender, cohort_X):

@@ -33,7 +33,13 @@ def test_every_modality_in_contract_order_and_json_safe(recommender, examples):
         assert o["rmst_horizon_months"] == 24
         lo, hi = o["rmst_interval_months"]
         assert lo <= hi and 0 < o["rmst_months"] <= 24
-        assert 0 <= o["p_response"] <= 1
+        if o["p_response"] is None:  # forbidden, or response not graded for the modality
+            assert o["response_note"] and (m["eligibility"] == "forbidden"
+                                           or not o["response_applicable"])
+        else:
+            assert 0 <= o["p_response"] <= 1 and o["response_basis"] in ("model", "rate")
+        assert isinstance(o["extrapolated"], bool)
+        assert o["extrapolated"] == bool(o["extrapolated_because"])
         curve = m["curve"]
         assert len(curve["months"]) == len(curve["survival"]) == 25
         assert curve["months"][0] == 0 and curve["months"][-1] == 60
@@ -153,12 +159,19 @@ def test_shap_factors_in_contract_terms(recommender, examples):
     assert all(not f.field.startswith("etiology_") for m in rec.modalities for f in m.factors)
     c = rec.contrast
     assert c["a"] == rec.recommended and c["b"] == rec.runner_up
-    # stratified baselines (the default): the contrast includes log H0_a(h) - log H0_b(h)
+    # in months of RMST: main effect + factors + the rest = the predicted RMST difference
+    assert c["unit"].startswith("months of RMST to 24")
+    shown = sum(f["months"] for f in c["factors"])
+    assert math.isclose(c["main_effect"]["months"] + shown + c["other_factors"],
+                        c["difference"], abs_tol=1e-3)  # factors are rounded to 4 decimals
+    rmst = {m.modality: m.outcomes["rmst_months"] for m in rec.modalities}
+    assert math.isclose(c["difference"], rmst[c["a"]] - rmst[c["b"]], abs_tol=1e-3)
+    assert c["base_value"] == c["main_effect"]["months"]
+    # the margin-scale contrast is still given: stratified baselines add log H0_a - log H0_b
     stratified = recommender.bundle.model.main_.baselines is not None
-    assert ("log cumulative hazard at 24" if stratified else "log hazard ratio") in c["unit"]
-    shown = sum(f["shap"] for f in c["factors"])
-    assert math.isclose(c["base_value"] + shown + c["other_factors"], c["difference"],
-                        abs_tol=1e-4)  # factors are rounded to 5 decimals
+    assert ("log cumulative hazard at 24" if stratified else "log hazard ratio") in c[
+        "margin_unit"]
+    assert c["noise_assessed"] and all(not f["within_noise"] for f in c["factors"])
     values = {f["field"]: f["value"] for m in rec.to_dict()["modalities"] for f in m["factors"]}
     if "pvtt" in values:
         assert values["pvtt"] == "vp3"  # the patient's value of the factor
@@ -216,8 +229,9 @@ def _close(a, b, path=""):
         assert a.keys() == b.keys(), path
         for k in a:
             if k == "factors" and a[k]:  # near-ties in |SHAP| may swap places: compare as sets
-                for fs in (a[k], b[k]):  # each still ordered by |SHAP| (up to rounding)
-                    assert all(abs(x["shap"]) >= abs(y["shap"]) - 2e-4
+                size = "months" if "months" in a[k][0] else "shap"  # contrast: months
+                for fs in (a[k], b[k]):  # each still ordered by size (up to rounding)
+                    assert all(abs(x[size]) >= abs(y[size]) - 2e-4
                                for x, y in zip(fs, fs[1:], strict=False)), path
                 if {f["field"] for f in a[k]} == {f["field"] for f in b[k]}:
                     _close(sorted(a[k], key=_field), sorted(b[k], key=_field), f"{path}.{k}")
