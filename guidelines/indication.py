@@ -14,8 +14,9 @@ Every other anticancer modality is **not indicated** at that stage; ``supportive
 acceptable unless listed as indicated (it is never "not indicated"). A rule with the effect
 ``not_indicated`` makes its modalities not indicated in a situation (a condition) on top of the
 stage table. A rule file written before indication existed has ``preferred`` lists instead:
-they are read as the indicated modalities, every other modality acceptable (nothing is "not
-indicated"), so bundles trained with such files keep their behaviour.
+every modality is then acceptable (nothing is indicated or not indicated, so nothing changes
+the ranking) and ``preferred`` keeps the file's lists, so bundles trained with such files keep
+their behaviour.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ class StageIndication:
     acceptable: tuple[str, ...]
     reference: str = ""
     evidence: str = ""
-    legacy: bool = False
-    """Read from a legacy ``preferred`` list (its ``preferred`` is that list alone)."""
+    legacy: tuple[str, ...] | None = None
+    """The ``preferred`` list of a legacy rule file (then no modality is indicated)."""
 
     @property
     def not_indicated(self) -> tuple[str, ...]:
@@ -67,18 +68,17 @@ class StageIndication:
     @property
     def preferred(self) -> tuple[str, ...]:
         """Indicated, then acceptable modalities (the guideline-supported ones, in order)."""
-        if self.legacy:
-            return self.indicated
+        if self.legacy is not None:
+            return self.legacy
         return self.indicated + tuple(m for m in self.acceptable if m not in self.indicated)
 
 
 def from_preferred(preferred: Mapping[str, tuple[str, ...]]) -> Mapping[str, StageIndication]:
-    """Indication of a legacy rule file: preferred = indicated, every other modality acceptable."""
+    """Indication of a legacy rule file: every modality acceptable, ``preferred`` as listed."""
     out = {}
     for stage, mods in preferred.items():
-        rest = tuple(m for m in modalities() if m not in mods)
-        out[stage] = StageIndication(tuple(mods), rest, "preferred lists (rule file before 1.2)",
-                                     legacy=True)
+        out[stage] = StageIndication((), modalities(), "no indication (rule file before 1.2)",
+                                     legacy=tuple(mods))
     return MappingProxyType(out)
 
 

@@ -202,8 +202,8 @@ def summary_message(best, items, ranked, objective, scores, assessment, flags, h
                  "the request asked to consider not-indicated options (consider_not_indicated).")
     others = len(ranked) - len(pool)
     if others > 0:
-        text += (f" {others} acceptable alternative{'' if others == 1 else 's'} rank after the "
-                 "indicated options.")
+        text += (f" {others} acceptable alternative{' ranks' if others == 1 else 's rank'} "
+                 "after the indicated options.")
     skipped = [a.modality for a in items if "not_indicated" in a.excluded_because]
     if skipped:
         text += (f" Not indicated, so not considered: {', '.join(skipped)} "

@@ -361,8 +361,8 @@ class Recommender:
         guideline = {
             "ruleset": assessment.ruleset, "version": assessment.version,
             "stage": assessment.stage, "preferred": list(assessment.preferred),
-            "indicated": _ordered(assessment.indicated),
-            "acceptable": _ordered(assessment.acceptable),
+            "indicated": _ordered(assessment.indicated, assessment.preferred),
+            "acceptable": _ordered(assessment.acceptable, assessment.preferred),
             "not_indicated": _ordered(assessment.not_indicated),
             "indication_reference": assessment.indication_reference,
             "indication": assessment.indication(best) if best else None,
@@ -399,8 +399,10 @@ class Recommender:
                                    if "not_indicated" in codes else ""))
 
 
-def _ordered(names) -> list[str]:
-    return [m for m in MODALITIES if m in names]
+def _ordered(names, first=()) -> list[str]:
+    """``names`` in the order of ``first`` (the guideline's), then in contract order."""
+    return [m for m in first if m in names] + [m for m in MODALITIES
+                                                if m in names and m not in first]
 
 
 _GC_LOCK = threading.Lock()
