@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from guidelines.vocabulary import modalities, variables
@@ -61,9 +62,21 @@ class Hit:
         }
 
 
+@functools.cache
+def _order() -> dict:
+    return {m: i for i, m in enumerate(modalities())}
+
+
 def _ordered(names) -> list[str]:
-    order = {m: i for i, m in enumerate(modalities())}
+    order = _order()
     return sorted(names, key=lambda m: order.get(m, len(order)))
+
+
+@functools.lru_cache(maxsize=512)
+def _stage_reason(stage, indicated: frozenset, acceptable: frozenset, reference: str) -> str:
+    shown = ", ".join(_ordered(indicated)) or "none"
+    alternatives = ", ".join(m for m in _ordered(acceptable) if m != SUPPORTIVE) or "none"
+    return f"stage {stage}: indicated {shown}; acceptable {alternatives} ({reference})"
 
 
 @dataclass(frozen=True)
@@ -139,10 +152,8 @@ class Assessment:
         rules = [h for h in self.hits if h.effect == "not_indicated" and modality in h.modalities]
         if rules:
             return "; ".join(f"{h.rule_id}: {h.message} ({h.reference})" for h in rules)
-        indicated = ", ".join(_ordered(self.indicated)) or "none"
-        acceptable = ", ".join(m for m in _ordered(self.acceptable) if m != SUPPORTIVE) or "none"
-        return (f"stage {self.stage}: indicated {indicated}; acceptable {acceptable} "
-                f"({self.indication_reference})")
+        return _stage_reason(self.stage, self.indicated, self.acceptable,
+                             self.indication_reference)
 
     @property
     def missing_inputs(self) -> dict:
