@@ -4,8 +4,11 @@ For every modality of the contract the recommender predicts survival (at the rep
 to the horizon with an interval, median) and the probability of objective response with the
 trained per-modality outcome model, explains the predictions with SHAP in contract terms, and
 applies the guideline rule set as a safety layer. The recommended modality is the candidate (not
-forbidden by the rules, affordable, not declined) with the best predicted outcome by the
-objective; a forbidden modality is never recommended, whatever the preferences.
+forbidden by the rules, affordable, not declined) of the best indication grade (indicated, then
+acceptable) with the best predicted outcome by the objective; a forbidden modality is never
+recommended, whatever the preferences, and a modality the rule set grades not indicated only
+when the request asks to consider such options (``consider_not_indicated``). The co-treatments
+and prerequisites the rules require are listed as required actions.
 
 The patient_id, when given, is never in the output or the logs (a short sha256 reference is).
 The module-level functions users call are in :mod:`pipeline.recommender.api`.
@@ -135,7 +138,9 @@ class Recommender:
             never appears in the output (a short sha256 reference does).
         preferences : mapping or Preferences, optional
             ``excluded_modalities`` (list), ``max_cost_tier`` (low / middle / high),
-            ``objective`` (rmst24, surv12, surv24, median_os; default params.yaml).
+            ``objective`` (rmst24, surv12, surv24, median_os; default params.yaml),
+            ``consider_not_indicated`` (bool, default False: a not-indicated modality is never
+            recommended).
         guideline : str, optional
             Rule set name (cnlc-2024, bclc-2022); default ``recommend.default_guideline``.
         explain : bool, default True
@@ -298,7 +303,8 @@ class Recommender:
                 why.append("too_few_treated")
             why_not.append(tuple(why))
         plans = rank_candidates(pred.score_matrix(objective), pred.rmst, assessments, why_not,
-                      [pred.has_model(j) for j in range(len(MODALITIES))], pred.support)
+                                [pred.has_model(j) for j in range(len(MODALITIES))],
+                                pred.support, prefs.consider_not_indicated)
         contrasts: dict[int, dict] = {}
         if pred.explained:
             pairs: dict[tuple, list] = {}
@@ -330,6 +336,9 @@ class Recommender:
             why = why_not[j] if pred.has_model(j) else why_not[j] + ("no_model",)
             if j in aside:  # set aside by the data-support guard
                 why = why + ("low_data_support",)
+            indication = assessment.indication(m)
+            if indication == "not_indicated" and not prefs.consider_not_indicated:
+                why = why + ("not_indicated",)
             why = tuple(sorted(why, key=REASON_CODES.index))  # one order everywhere
             eligibility = ("forbidden" if m in assessment.forbidden else
                            "review" if m in assessment.review else "allowed")
@@ -344,7 +353,9 @@ class Recommender:
                 outcomes=pred.outcomes(i, j, eligibility == "forbidden"), score=scores[j],
                 data_support=j not in unsupported,
                 not_candidate_because=reasons, factors=factors, factors_base_value=base,
-                curve=pred.curve(i, j)))
+                curve=pred.curve(i, j), indication=indication,
+                required_actions=tuple(h for h in hits_by_modality[m]
+                                       if h["effect"] == "require")))
         best = MODALITIES[order[0]] if order else None
         # the runner-up: what would be recommended if the patient declined the recommendation
         # (a modality set aside for low data support when it is the only supported candidate)
@@ -354,12 +365,20 @@ class Recommender:
         guideline = {
             "ruleset": assessment.ruleset, "version": assessment.version,
             "stage": assessment.stage, "preferred": list(assessment.preferred),
+            "indicated": _ordered(assessment.indicated, assessment.preferred),
+            "acceptable": _ordered(assessment.acceptable, assessment.preferred),
+            "not_indicated": _ordered(assessment.not_indicated),
+            "indication_reference": assessment.indication_reference,
+            "indication": assessment.indication(best) if best else None,
+            "consider_not_indicated": prefs.consider_not_indicated,
             "concordant": bool(best and assessment.concordant(best)),
             "missing_inputs": assessment.missing_inputs,
         }
         horizon = self.params.rmst_horizon_months
         message = summary_message(best, items, ranked, objective, scores, assessment, flags,
-                                  horizon, pred.min_propensity, runner)
+                                  horizon, pred.min_propensity, runner,
+                                  prefs.consider_not_indicated)
+        required = items[MODALITIES.index(best)].required_actions if best else ()
         equal = equivalence(pred, i, best, runner, assessment.preferred,
                             self.params.cost_tiers, assessment.ruleset) if best else None
         message += sentences(contrast, equal, horizon)
@@ -369,7 +388,7 @@ class Recommender:
             preferences=prefs, shap_unit=pred.shap_unit,
             versions=dict(self.versions, ruleset=f"{assessment.ruleset} {assessment.version}"),
             patient_ref=ref, objective_description=describe_objective(objective, horizon),
-            equivalence=equal)
+            equivalence=equal, required_actions=required)
 
     def _reasons(self, j, why, eligibility, hits, assessment, prefs, pred, i) -> tuple:
         """Why modality ``j`` is not a candidate for row ``i``: (code, sentence) mappings."""
@@ -382,7 +401,15 @@ class Recommender:
             forbid_ids=tuple(h["rule_id"] for h in hits if h["effect"] == "forbid"),
             cost_tier=self.params.cost_tiers[MODALITIES[j]], ceiling=prefs.max_cost_tier,
             propensity=propensity, min_propensity=pred.min_propensity,
-            n_treated=self.n_treated.get(MODALITIES[j]), min_treated=self.params.min_treated_patients)
+            n_treated=self.n_treated.get(MODALITIES[j]), min_treated=self.params.min_treated_patients,
+            not_indicated_because=(assessment.not_indicated_because(MODALITIES[j])
+                                   if "not_indicated" in codes else ""))
+
+
+def _ordered(names, first=()) -> list[str]:
+    """``names`` in the order of ``first`` (the guideline's), then in contract order."""
+    return [m for m in first if m in names] + [m for m in MODALITIES
+                                                if m in names and m not in first]
 
 
 _GC_LOCK = threading.Lock()

@@ -4,8 +4,10 @@
 
     hcc validate cohort.csv [--patients-only] [--json]
     hcc recommend patient.json [--guideline NAME] [--decline MODALITY ...] [--max-cost TIER]
-                               [--objective NAME] [--model SOURCE] [--no-explain] [--json]
+                               [--objective NAME] [--consider-not-indicated] [--model SOURCE]
+                               [--no-explain] [--json]
     hcc recommend-batch cohort.csv -o out.jsonl [--model SOURCE] [--no-explain]
+                                   [--consider-not-indicated]
     hcc report patient.json -o report.html [same options as recommend]
     hcc serve [--host 127.0.0.1] [--port 5000] [--model models:/hcc-recommender@champion]
     hcc tracking-server [--host 127.0.0.1] [--port 5000] [--no-auth] ...  (a team MLflow server)
@@ -69,6 +71,8 @@ def _preferences(args, request: dict) -> dict | None:
         prefs["max_cost_tier"] = args.max_cost
     if args.objective:
         prefs["objective"] = args.objective
+    if getattr(args, "consider_not_indicated", False):
+        prefs["consider_not_indicated"] = True
     return prefs or None
 
 
@@ -82,8 +86,15 @@ def _add_request_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cost", choices=COST_TIERS, help="highest cost tier the patient accepts")
     p.add_argument("--objective", help="rmst24 (default from params.yaml), surv12, surv24, "
                    "median_os")
+    _add_consider(p)
     p.add_argument("--model", help="bundle directory or MLflow model URI (default: the bundle "
                    "of the last local `dvc repro`, data/artifacts/recommender)")
+
+
+def _add_consider(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--consider-not-indicated", action="store_true",
+                   help="also consider modalities the guideline does not indicate for the "
+                   "patient (default: never recommended; forbidden ones never are)")
 
 
 def _load(model):
@@ -282,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decline", nargs="+", metavar="MODALITY", default=[])
     p.add_argument("--max-cost", choices=("low", "middle", "high"))
     p.add_argument("--objective")
+    _add_consider(p)
     p.add_argument("--model", help="bundle directory or MLflow model URI")
     p.add_argument("--no-explain", action="store_true", help="skip SHAP (much faster)")
     p.add_argument("--no-intervals", action="store_true",

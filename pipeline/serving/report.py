@@ -2,6 +2,7 @@
 a self-contained HTML report (inline CSS, figures as base64 PNG from matplotlib's Agg backend, no
 external fetch) with the survival curves of every modality, response probabilities, the SHAP
 waterfall of the recommendation against the runner-up, why each option is not a candidate, the
+indication of every modality, the required actions (co-treatments and prerequisites), the
 rule hits with references (collapsed under a one-line count), and the caveat that this supports
 and does not replace the multidisciplinary team. The figures are in
 :mod:`pipeline.serving.figures`.
@@ -63,6 +64,20 @@ def _reasons(m: dict) -> list[dict]:
     return [{"code": c, "reason": c.replace("_", " ")} for c in codes]
 
 
+_GRADE = {"indicated": "indicated", "acceptable": "accept.", "not_indicated": "NOT ind."}
+
+
+def _actions(d: dict) -> list[dict]:
+    """The required actions of the recommendation (empty for a dict serialised before 1.2)."""
+    return list(d.get("required_actions") or ())
+
+
+def _action_text(a: dict) -> str:
+    if a.get("missing"):
+        return f"check {', '.join(a['missing'])} ({a['message']})"
+    return a["message"]
+
+
 # --- terminal table -----------------------------------------------------------------------------
 
 def format_table(rec) -> str:
@@ -72,7 +87,8 @@ def format_table(rec) -> str:
     horizon = d["modalities"][0]["outcomes"].get("rmst_horizon_months")
     level = d["modalities"][0]["outcomes"].get("interval_level")
     lines = []
-    head = (f"{'modality':<18} {'eligibility':<10} {'cost':<6} {f'RMST{horizon:g} mo':>9} "
+    head = (f"{'modality':<18} {'eligibility':<10} {'indication':<10} {'cost':<6} "
+            f"{f'RMST{horizon:g} mo':>9} "
             f"{f'[{100 * level:.0f}% interval]' if level else '[interval]':>15} {'S12':>5} "
             f"{'median':>11} {'P(resp)':>7}  NOT a candidate because | rule hits")
     lines.append(head)
@@ -95,8 +111,9 @@ def format_table(rec) -> str:
             aside += [f"  {m['modality']}: {r['reason']}" for r in reasons
                       if r["code"] != "forbidden"]
         rmst = _fmt(o.get("rmst_months")) + ("!" if o.get("extrapolated") else "")
+        grade = _GRADE.get(m.get("indication"), "-")
         lines.append(
-            f"{mark}{m['modality']:<17} {m['eligibility']:<10} {m['cost_tier']:<6} "
+            f"{mark}{m['modality']:<17} {m['eligibility']:<10} {grade:<10} {m['cost_tier']:<6} "
             f"{rmst:>9} {interval:>15} "
             f"{_fmt(o.get('survival', {}).get('12'), '.2f'):>5} {_median_text(o):>11} "
             f"{_response_text(o):>7}  {note}")
@@ -115,8 +132,18 @@ def format_table(rec) -> str:
     lines.append(d["message"])
     concord = ("no recommendation" if not d["recommended"] else "recommendation concordant"
                if g.get("concordant") else "recommendation NOT concordant")
-    lines.append(f"Guideline {g['ruleset']} {g['version']}: stage {g.get('stage')}; preferred "
-                 f"{', '.join(g['preferred']) or '-'}; {concord}.")
+    if "indicated" in g:
+        lines.append(f"Guideline {g['ruleset']} {g['version']}: stage {g.get('stage')}; indicated "
+                     f"{', '.join(g['indicated']) or '-'}; acceptable "
+                     f"{', '.join(g['acceptable']) or '-'}; not indicated "
+                     f"{', '.join(g['not_indicated']) or '-'}"
+                     + ("" if not g.get("consider_not_indicated") else
+                        " (considered at the request's asking)") + f"; {concord}.")
+    else:
+        lines.append(f"Guideline {g['ruleset']} {g['version']}: stage {g.get('stage')}; "
+                     f"preferred {', '.join(g['preferred']) or '-'}; {concord}.")
+    for a in _actions(d):
+        lines.append(f"REQUIRED {a['rule_id']}: {_action_text(a)} ({a['reference']})")
     for f in d["flags"]:
         lines.append(f"FLAG [{f['effect']}] {f['rule_id']}: {f['message']} ({f['reference']})")
     lines += _contrast_lines(d)
@@ -187,18 +214,40 @@ def _flags(d: dict) -> str:
     return f'<div class="flags"><strong>For the MDT to review:</strong><ul>{items}</ul></div>'
 
 
+def _required(d: dict) -> str:
+    actions = _actions(d)
+    if not actions:
+        return ""
+    items = "".join(f"<li><strong>{_e(a['rule_id'])}</strong>: {_e(_action_text(a))} "
+                    f"<span class='small'>({_e(a['reference'])})</span></li>" for a in actions)
+    return ('<div class="required"><strong>Required actions</strong> (co-treatments and '
+            f"prerequisites of the recommendation, not vetoes):<ul>{items}</ul></div>")
+
+
 def _guideline(d: dict) -> str:
     g = d["guideline"]
-    preferred = ", ".join(g["preferred"]) or "none"
     if not d["recommended"]:
-        verdict = "There is no recommendation to compare with the preferred list."
+        verdict = "There is no recommendation to compare with the guideline."
     else:
         concord = "concordant" if g.get("concordant") else "not concordant"
-        verdict = (f"The recommendation is <strong>{concord}</strong> with the preferred "
-                   "list.")
-    return (f"<p>Rule set <strong>{_e(g['ruleset'])}</strong> version {_e(g['version'])}; "
-            f"stage <strong>{_e(g.get('stage'))}</strong>. Preferred for this stage: "
-            f"{_e(preferred)}. {verdict}</p>")
+        grade = (g.get("indication") or "").replace("_", " ")
+        verdict = (f"The recommendation is <strong>{grade or concord}</strong>"
+                   + (f" ({concord})" if grade else "") + ".")
+    head = (f"<p>Rule set <strong>{_e(g['ruleset'])}</strong> version {_e(g['version'])}; "
+            f"stage <strong>{_e(g.get('stage'))}</strong>. ")
+    def names(key):
+        return _e(", ".join(g[key]) or "none")
+
+    if "indicated" not in g:  # a recommendation serialised before 1.2
+        return f"{head}Preferred for this stage: {names('preferred')}. {verdict}</p>"
+    considered = ""
+    if g["not_indicated"]:
+        considered = _e(" They were considered at the request's asking (consider_not_indicated)."
+                        if g.get("consider_not_indicated") else
+                        " They are not recommended unless the request asks to consider them.")
+    return (f"{head}Indicated: {names('indicated')}; acceptable alternatives: "
+            f"{names('acceptable')}; not indicated: {names('not_indicated')}.{considered} "
+            f"{verdict} <span class='small'>({_e(g.get('indication_reference'))})</span></p>")
 
 
 def _outcome_table(d: dict) -> str:
@@ -206,7 +255,8 @@ def _outcome_table(d: dict) -> str:
     times = list(o0.get("survival", {}))
     horizon = o0.get("rmst_horizon_months")
     level = o0.get("interval_level") or 0
-    head = ("<tr><th>modality</th><th>eligibility</th><th>cost tier</th><th>not a candidate "
+    head = ("<tr><th>modality</th><th>eligibility</th><th>indication</th><th>cost tier</th>"
+            "<th>not a candidate "
             f"because</th><th>RMST to {horizon:g} mo [{100 * level:.0f}% interval]</th>"
             + "".join(f"<th>S({_e(t)} mo)</th>" for t in times)
             + "<th>median OS (mo)</th><th>P(response)</th><th>data support</th></tr>")
@@ -227,6 +277,7 @@ def _outcome_table(d: dict) -> str:
             f'<tr class="{cls}"><td>{_e(m["label"])}<br><span class="small">'
             f'{_e(m["modality"])}</span></td>'
             f'<td class="eligibility-{m["eligibility"]}">{_e(m["eligibility"])}</td>'
+            f"<td>{_e((m.get('indication') or '-').replace('_', ' '))}</td>"
             f"<td>{_e(m['cost_tier'])}</td><td class='why'>{why or '-'}</td>"
             f"<td class='num'>{_fmt(o.get('rmst_months'))} [{_fmt(lo)}, {_fmt(hi)}]</td>"
             + "".join(f"<td class='num'>{_fmt(o['survival'].get(t), '.2f')}</td>" for t in times)
@@ -334,6 +385,7 @@ def render_html(rec) -> str:
         caveat=_e(d["caveat"]),
         answer=_answer(d),
         flags=_flags(d),
+        required=_required(d),
         guideline=_guideline(d),
         survival_plot=survival_figure(d),
         outcome_table=_outcome_table(d),

@@ -102,7 +102,7 @@ def test_the_recommendation_message_summarises_missing_inputs(recommender, examp
     rec = recommender.recommend(examples["early"])
     summary = rec.guideline["missing_inputs"]
     assert summary["reviews"] and summary["message"]
-    assert "Fill in these 7 fields to settle 5 reviews" in rec.message
+    assert "Fill in these 7 fields to settle 7 reviews" in rec.message
     for field in summary["fields"]:
         assert field in rec.message
     undecided = [f for m in rec.modalities for f in m.hits if f["missing"]]
@@ -136,9 +136,13 @@ def test_objective_changes_the_ranking_key(recommender, examples):
         best = rec.modality(rec.recommended)
         assert best.data_support or not any(m.candidate and m.data_support
                                             for m in rec.modalities)
+        assert best.indication == "indicated" or not any(
+            m.candidate and m.indication == "indicated" for m in rec.modalities)
         for m in rec.modalities:
-            # among candidates with the same data support, the recommended one scores best
-            if m.candidate and m.data_support == best.data_support:
+            # among candidates of the same indication tier and data support, the recommended
+            # one scores best
+            if m.candidate and m.data_support == best.data_support and (
+                    m.indication == "indicated") == (best.indication == "indicated"):
                 assert m.score <= best.score or (math.isinf(best.score) and math.isinf(m.score))
 
 
@@ -533,7 +537,8 @@ def test_assemble_equals_the_constructor():
               excluded_because=(), cost_tier="low", candidate=True, outcomes={"x": 1.0},
               score=1.0, data_support=True, not_candidate_because=(), factors=(),
               factors_base_value=None,
-              curve={"months": [0.0], "survival": [1.0]})
+              curve={"months": [0.0], "survival": [1.0]}, indication="indicated",
+              required_actions=())
     fast = ModalityAssessment.assemble(**kw)
     assert fast == ModalityAssessment(**kw) and fast.to_dict() == ModalityAssessment(
         **kw).to_dict()

@@ -187,3 +187,31 @@ def test_text_table_of_a_dict_without_the_reasons(recommender, examples):
     for m in d["modalities"]:
         del m["not_candidate_because"]
     assert "NOT forbidden |" in format_table(d)
+
+
+# --- indication and required actions (issue 12) -----------------------------------------------
+
+def test_required_actions_and_indication_in_the_table_and_the_report(recommender, examples):
+    from pipeline.serving.report import render_html
+
+    patient = {**examples["early"], "antiviral_therapy": False, "on_anticoagulation": True,
+               "inr": 2.6}
+    rec = recommender.recommend(patient, explain=False)
+    d = rec.to_dict()
+    assert [a["rule_id"] for a in d["required_actions"]][0] == "hbv-antiviral-therapy"
+    text = format_table(rec)
+    assert "REQUIRED hbv-antiviral-therapy: HBV: antiviral therapy" in text
+    assert "indication" in text.splitlines()[0] and "NOT ind." in text
+    assert "Guideline cnlc-2024 1.2: stage Ia; indicated resection, ablation, transplant" in text
+    assert "FLAG [warn] inr-not-liver-function-on-anticoagulation" in text
+    html = render_html(rec)
+    assert 'class="required"' in html and "hbv-antiviral-therapy" in html
+    assert "not indicated: tace_radiotherapy, targeted, immunotherapy, chemotherapy" in html
+    assert "<th>indication</th>" in html and "not indicated</td>" in html
+    plain = recommender.recommend({**examples["early"], "on_anticoagulation": False},
+                                  explain=False)
+    assert plain.required_actions == () and 'class="required"' not in render_html(plain)
+    assert "REQUIRED" not in format_table(plain)
+    unknown = recommender.recommend(examples["early"], explain=False)  # anticoagulation unknown
+    if unknown.recommended in ("resection", "transplant", "ablation", "tace"):
+        assert "check on_anticoagulation" in format_table(unknown)
