@@ -11,12 +11,12 @@ export DVC_NO_ANALYTICS := 1
 # mkdocs-material prints a banner about its end of life on every build; the build is unaffected
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install run exp test docs bench lint vendor-vega clean-results
+.PHONY: install run exp test docs bench lint server vendor-vega clean-results
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,docs,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs,server,spark]'
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create the virtual environment (if none is active) and install the project
@@ -43,6 +43,13 @@ docs: install  ## the documentation site into site/ (strict: a broken link or re
 
 bench: install  ## benchmarks: latency, throughput, memory; writes data/reports/bench.json
 	$(BIN)/python -m benchmarks.run
+
+# The team's MLflow tracking server (PostgreSQL backend, served artifacts, users and
+# permissions), configured by HCC_TRACKING_* variables: docs/usage.md "A team server".
+# One person needs none: the pipeline tracks to sqlite:///<project>/mlflow.db.
+SERVER_ARGS ?=
+server: install  ## the team tracking server: mlflow server on PostgreSQL with authentication
+	$(BIN)/hcc tracking-server $(SERVER_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

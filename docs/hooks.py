@@ -96,6 +96,8 @@ def features_derived() -> str:
 
 # --- rule-layer page (guidelines/rules/*.yaml) ---------------------------------------------------
 
+EFFECTS = ("forbid", "not_indicated", "review", "require", "warn")
+
 
 def _rule_files() -> list[dict]:
     import yaml
@@ -110,24 +112,32 @@ def rules_sets() -> str:
     rows = []
     for d in _rule_files():
         rules = d.get("rules") or []
-        effects = [sum(r.get("effect") == e for r in rules) for e in ("forbid", "review", "warn")]
+        effects = [sum(r.get("effect") == e for r in rules) for e in EFFECTS]
         evidence = [sum(r.get("evidence") == e for r in rules) for e in ("C", "S", "U")]
         cases = sum(len(r.get("cases") or []) for r in rules)
         rows.append([f"`{d['name']}` {d['version']}", " ".join(str(d["source"]).split()),
                      f"`{d['stage_variable']}`",
                      f"{len(rules)} ({' / '.join(map(str, effects))})",
                      " / ".join(map(str, evidence)), cases])
-    return table(["rule set", "source", "stages by", "rules (forbid / review / warn)",
-                  "evidence C / S / U", "worked cases"], rows, "lllrrr")
+    return table(["rule set", "source", "stages by",
+                  "rules (" + " / ".join(EFFECTS) + ")", "evidence C / S / U", "worked cases"],
+                 rows, "lllrrr")
 
 
-def rules_preferred() -> str:
-    sets = _rule_files()
+def rules_indication() -> str:
+    vocab = project_module("features.contract").MODALITIES
     out = []
-    for d in sets:
-        rows = [[f"{d['stage_variable']} {stage}", ", ".join(mods)]
-                for stage, mods in (d.get("preferred") or {}).items()]
-        out.append(f"**`{d['name']}`**\n\n" + table(["stage", "preferred, in order"], rows))
+    for d in _rule_files():
+        rows = []
+        for stage, entry in (d.get("indication") or {}).items():
+            listed = set(entry["indicated"]) | set(entry["acceptable"] or ()) | {
+                "supportive_care"}
+            rows.append([f"{d['stage_variable']} {stage}", ", ".join(entry["indicated"]),
+                         ", ".join(entry["acceptable"] or ()) or "-",
+                         ", ".join(m for m in vocab if m not in listed) or "-",
+                         f"{entry['reference']}"])
+        out.append(f"**`{d['name']}`**\n\n" + table(
+            ["stage", "indicated", "acceptable", "not indicated", "source"], rows))
     return "\n\n".join(out)
 
 
@@ -146,7 +156,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "contract:modalities": contract_modalities,
     "features:derived": features_derived,
     "rules:sets": rules_sets,
-    "rules:preferred": rules_preferred,
+    "rules:indication": rules_indication,
     "trials:table": tables.trials_table,
     "cohort:summary": tables.cohort_summary,
     "bench:environment": tables.bench_environment,

@@ -24,6 +24,7 @@ _INPUTS: dict[str, Mapping | None] = {
     "tumor_count": None, "tumor_max_diameter_cm": None, "tumor_sum_diameter_cm": None,
     "liver_involvement_pct": None, "pvtt": tumour.PVTT_GRADE, "hepatic_vein_invasion": None,
     "ivc_thrombus": None, "extrahepatic_spread": None, "lymph_node_metastasis": None, "ecog": None,
+    "on_anticoagulation": None,
 }
 _REQUIRED = (
     "bilirubin_umol_l", "albumin_g_l", "inr", "creatinine_umol_l", "afp_ng_ml", "ascites",
@@ -35,8 +36,13 @@ _CF = "clinical-facts"
 DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
     "bilirubin_mg_dl": ("Total bilirubin in mg/dL (umol/L / 17.1)", f"{_CF} §4.3 [C]"),
     "creatinine_mg_dl": ("Creatinine in mg/dL (umol/L / 88.4)", f"{_CF} §4.3 [C]"),
-    "child_pugh_points": ("Child-Pugh score, points 5-15 (higher = worse liver function)",
-                          f"{_CF} §4.1, Pugh 1973 [C]"),
+    "inr_excluded": ("INR left out of the liver-function scores (Child-Pugh, MELD) because the "
+                     "patient is on therapeutic anticoagulation: the INR then reflects the "
+                     "anticoagulant; false when not on anticoagulation or when it is not recorded",
+                     f"{_CF} §4.1, §4.3 (INR as a liver-function input), §2.12 [U]"),
+    "child_pugh_points": ("Child-Pugh score, points 5-15 (higher = worse liver function); on "
+                          "anticoagulation the INR scores 1 point (see inr_excluded)",
+                          f"{_CF} §4.1, Pugh 1973 [C]; §2.12 [U]"),
     "child_pugh_class": ("Child-Pugh class A (5-6) / B (7-9) / C (10-15)",
                          f"{_CF} §4.1, Pugh 1973 [C]"),
     "albi_score": ("ALBI score, 0.66 log10 bilirubin - 0.085 albumin (higher = worse)",
@@ -44,8 +50,8 @@ DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
     "albi_grade": ("ALBI grade 1 (<= -2.60) / 2 / 3 (> -1.39)", f"{_CF} §4.2, Johnson 2015 [C]"),
     "malbi_grade": ("Modified ALBI grade 1 / 2a / 2b / 3 (grade 2 split at -2.27)",
                     f"{_CF} §4.2 [C concept; -2.27 cut-off U]"),
-    "meld": ("Original MELD score 6-40 (higher = worse), unrounded",
-             f"{_CF} §4.3, Kamath 2001 [C]"),
+    "meld": ("Original MELD score 6-40 (higher = worse), unrounded; on anticoagulation with "
+             "INR set to 1 (see inr_excluded)", f"{_CF} §4.3, Kamath 2001 [C]; §2.12 [U]"),
     "meld_na": ("MELD-Na 6-40 (higher = worse); missing when sodium is missing",
                 f"{_CF} §4.3, OPTN/UNOS 2016 [C concept; formula U]"),
     "pvtt_grade": ("Portal-vein tumour thrombus Vp grade 0 (none) - 4 (main trunk)",
@@ -86,7 +92,8 @@ DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
 """Every derived column: name -> (meaning with unit / values, source citation)."""
 
 _KINDS = {
-    "bilirubin_mg_dl": "float", "creatinine_mg_dl": "float", "child_pugh_points": "int",
+    "bilirubin_mg_dl": "float", "creatinine_mg_dl": "float", "inr_excluded": "bool",
+    "child_pugh_points": "int",
     "child_pugh_class": liver.CHILD_PUGH_CLASSES, "albi_score": "float", "albi_grade": "int",
     "malbi_grade": liver.MALBI_GRADES, "meld": "float", "meld_na": "float", "pvtt_grade": "int",
     "macrovascular_invasion": "bool", "extrahepatic_disease": "bool",
@@ -106,7 +113,11 @@ def derived_kind(name: str):
 
 def _compute(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """All derived values as float arrays (categories as codes, NaN = missing)."""
-    bili, alb, inr = x["bilirubin_umol_l"], x["albumin_g_l"], x["inr"]
+    bili, alb = x["bilirubin_umol_l"], x["albumin_g_l"]
+    # on therapeutic anticoagulation the INR measures the anticoagulant, not the liver: it is
+    # left out of Child-Pugh (1 point) and MELD (INR 1); not recorded = used as measured
+    excluded = x["on_anticoagulation"] == 1.0
+    inr = np.where(excluded, 1.0, x["inr"])
     count, size, afp = x["tumor_count"], x["tumor_max_diameter_cm"], x["afp_ng_ml"]
     ecog, pvtt = x["ecog"], x["pvtt"]
     cp = liver._child_pugh_points(bili, alb, inr, x["ascites"], x["encephalopathy"])
@@ -119,6 +130,7 @@ def _compute(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {
         "bilirubin_mg_dl": bili / liver.BILIRUBIN_UMOL_PER_MG_DL,
         "creatinine_mg_dl": x["creatinine_umol_l"] / liver.CREATININE_UMOL_PER_MG_DL,
+        "inr_excluded": excluded.astype(float),
         "child_pugh_points": cp,
         "child_pugh_class": liver._child_pugh_class(cp),
         "albi_score": albi,

@@ -89,6 +89,14 @@ def _meld_na(meld, sodium):
     return _na_where(np.clip(np.where(meld > 11.0, adjusted, meld), 6.0, 40.0), sodium)
 
 
+def _liver_inr(inr, on_anticoagulation):
+    """The INR as a liver-function input: 1 (normal) where the patient is on anticoagulation."""
+    value = as_float(inr, "inr")
+    if on_anticoagulation is None:
+        return value
+    return np.where(as_float(on_anticoagulation, "on_anticoagulation") == 1.0, 1.0, value)
+
+
 # --- public functions ---------------------------------------------------------------------
 
 def bilirubin_mg_dl(bilirubin_umol_l):
@@ -130,7 +138,8 @@ def child_pugh_component_points(bilirubin_umol_l, albumin_g_l, inr):
     }
 
 
-def child_pugh_points(bilirubin_umol_l, albumin_g_l, inr, ascites, encephalopathy):
+def child_pugh_points(bilirubin_umol_l, albumin_g_l, inr, ascites, encephalopathy,
+                      on_anticoagulation=None):
     """Child-Pugh score: total points 5-15 (higher = worse liver function).
 
     clinical-facts §4.1, Pugh 1973 [C]. Sum of 1-3 points for each of bilirubin, albumin, INR,
@@ -144,6 +153,9 @@ def child_pugh_points(bilirubin_umol_l, albumin_g_l, inr, ascites, encephalopath
         Total bilirubin (umol/L), albumin (g/L), INR (ratio).
     ascites, encephalopathy : array-like of str or Categorical
         Contract categories.
+    on_anticoagulation : array-like of bool, optional
+        Where true, the INR reflects the anticoagulant, not the liver: it scores 1 point
+        (clinical-facts §2.12 [U]). Missing or false: the INR as measured.
 
     Returns
     -------
@@ -153,7 +165,7 @@ def child_pugh_points(bilirubin_umol_l, albumin_g_l, inr, ascites, encephalopath
     idx = index_of(bilirubin_umol_l, albumin_g_l, inr, ascites, encephalopathy)
     pts = _child_pugh_points(
         as_float(bilirubin_umol_l, "bilirubin_umol_l"), as_float(albumin_g_l, "albumin_g_l"),
-        as_float(inr, "inr"), as_level(ascites, ASCITES_POINTS, "ascites"),
+        _liver_inr(inr, on_anticoagulation), as_level(ascites, ASCITES_POINTS, "ascites"),
         as_level(encephalopathy, ENCEPHALOPATHY_POINTS, "encephalopathy"))
     return typed(pts, "int", idx)
 
@@ -210,18 +222,19 @@ def malbi_grade(score):
     return typed(_malbi_grade(as_float(score, "albi_score")), MALBI_GRADES, index_of(score))
 
 
-def meld(bilirubin_umol_l, creatinine_umol_l, inr):
+def meld(bilirubin_umol_l, creatinine_umol_l, inr, on_anticoagulation=None):
     """Original MELD score (Kamath 2001), 6-40, higher = worse; not rounded.
 
     clinical-facts §4.3 [C]: 10 x (0.957 ln Cr + 0.378 ln Bili + 1.120 ln INR + 0.643) with Cr and
     Bili in mg/dL (umol/L / 88.4 and / 17.1); each input below 1 is set to 1, creatinine is capped
     at 4.0 mg/dL, and the result is bounded to 6-40. Dialysis (Cr set to 4.0) is not a contract
-    field and is therefore not applied.
+    field and is therefore not applied. Where ``on_anticoagulation`` is true the INR reflects the
+    anticoagulant and is set to 1 (clinical-facts §2.12 [U]).
     """
     idx = index_of(bilirubin_umol_l, creatinine_umol_l, inr)
     return typed(_meld(as_float(bilirubin_umol_l, "bilirubin_umol_l"),
                        as_float(creatinine_umol_l, "creatinine_umol_l"),
-                       as_float(inr, "inr")), "float", idx)
+                       _liver_inr(inr, on_anticoagulation)), "float", idx)
 
 
 def meld_na(meld_score, sodium_mmol_l):

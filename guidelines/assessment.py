@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from guidelines.vocabulary import modalities, variables
@@ -18,9 +19,12 @@ class Hit:
     rule_id : str
         Id of the rule in its rule set.
     effect : str
-        ``forbid`` (the modalities are never recommended), ``review`` (possible, flagged for the
-        multidisciplinary team) or ``warn`` (message only). A ``forbid`` rule that cannot be
-        decided because an input is missing is reported as ``review``.
+        ``forbid`` (the modalities are never recommended), ``not_indicated`` (the guideline does
+        not indicate them in this situation), ``review`` (possible, flagged for the
+        multidisciplinary team), ``require`` (a co-treatment or prerequisite to arrange: a
+        required action, not a veto) or ``warn`` (message only). A ``forbid`` or
+        ``not_indicated`` rule that cannot be decided because an input is missing is reported as
+        ``review``; an undecided ``require`` stays a required action naming the missing input.
     modalities : tuple of str
         Modalities the rule is about.
     message : str
@@ -58,16 +62,28 @@ class Hit:
         }
 
 
+@functools.cache
+def _order() -> dict:
+    return {m: i for i, m in enumerate(modalities())}
+
+
 def _ordered(names) -> list[str]:
-    order = {m: i for i, m in enumerate(modalities())}
+    order = _order()
     return sorted(names, key=lambda m: order.get(m, len(order)))
+
+
+@functools.lru_cache(maxsize=512)
+def _stage_reason(stage, indicated: frozenset, acceptable: frozenset, reference: str) -> str:
+    shown = ", ".join(_ordered(indicated)) or "none"
+    alternatives = ", ".join(m for m in _ordered(acceptable) if m != SUPPORTIVE) or "none"
+    return f"stage {stage}: indicated {shown}; acceptable {alternatives} ({reference})"
 
 
 @dataclass(frozen=True)
 class Assessment:
     """The guideline verdict for one patient under one rule set.
 
-    Rules veto or flag; they never promote a modality and never change a model score.
+    Rules veto, grade (indication), flag or require; they never change a model score.
 
     Attributes
     ----------
@@ -86,6 +102,14 @@ class Assessment:
         The patient's stage in the rule set's staging system (None if it cannot be staged).
     ruleset, version : str
         Rule set that produced the verdict.
+    indicated, acceptable, not_indicated : frozenset of str
+        The indication of every modality of the vocabulary (a partition): indicated for the
+        stage (the guideline's first choices), acceptable alternatives, or not indicated (by the
+        stage table or a ``not_indicated`` rule). Forbidden modalities keep their grade.
+        ``supportive_care`` is never not indicated. When the stage is unknown every modality
+        is acceptable, unless a ``not_indicated`` rule fired.
+    indication_reference : str
+        Citation of the stage's indication table.
     """
 
     forbidden: frozenset
@@ -95,6 +119,10 @@ class Assessment:
     stage: str | None
     ruleset: str
     version: str
+    indicated: frozenset = frozenset()
+    acceptable: frozenset = frozenset()
+    not_indicated: frozenset = frozenset()
+    indication_reference: str = ""
 
     @property
     def allowed(self) -> frozenset:
@@ -102,8 +130,30 @@ class Assessment:
         return frozenset(modalities()) - self.forbidden
 
     def concordant(self, modality: str) -> bool:
-        """True when ``modality`` is guideline-preferred for the stage and not forbidden."""
-        return modality in self.preferred and modality not in self.forbidden
+        """True when ``modality`` is indicated or acceptable (guideline-supported) for the
+        patient and not forbidden."""
+        return (modality not in self.not_indicated and modality in self.preferred
+                and modality not in self.forbidden)
+
+    def indication(self, modality: str) -> str:
+        """``indicated``, ``acceptable`` or ``not_indicated``."""
+        if modality in self.indicated:
+            return "indicated"
+        return "not_indicated" if modality in self.not_indicated else "acceptable"
+
+    def required_for(self, modality: str) -> tuple:
+        """The ``require`` hits (required actions) that concern ``modality``, in file order."""
+        return tuple(h for h in self.hits if h.effect == "require" and modality in h.modalities)
+
+    def not_indicated_because(self, modality: str) -> str:
+        """Why ``modality`` is not indicated (the rule or the stage table), or ``""``."""
+        if modality not in self.not_indicated:
+            return ""
+        rules = [h for h in self.hits if h.effect == "not_indicated" and modality in h.modalities]
+        if rules:
+            return "; ".join(f"{h.rule_id}: {h.message} ({h.reference})" for h in rules)
+        return _stage_reason(self.stage, self.indicated, self.acceptable,
+                             self.indication_reference)
 
     @property
     def missing_inputs(self) -> dict:
@@ -124,7 +174,7 @@ class Assessment:
         """
         decided = {m for h in self.hits if h.effect == "review" and not h.missing
                    for m in h.modalities}
-        undecided = [h for h in self.hits if h.missing]
+        undecided = [h for h in self.hits if h.missing and h.effect == "review"]
         reviews = [m for m in _ordered(self.review) if m not in decided
                    and any(m in h.modalities for h in undecided)]
         settles: dict[str, set] = {}
@@ -151,6 +201,11 @@ class Assessment:
             "forbidden": _ordered(self.forbidden),
             "review": _ordered(self.review),
             "allowed": _ordered(self.allowed),
+            "indicated": _ordered(self.indicated),
+            "acceptable": _ordered(self.acceptable),
+            "not_indicated": _ordered(self.not_indicated),
+            "indication_reference": self.indication_reference,
+            "required_actions": [h.to_dict() for h in self.hits if h.effect == "require"],
             "hits": [h.to_dict() for h in self.hits],
             "missing_inputs": self.missing_inputs,
         }

@@ -9,7 +9,12 @@ with three-valued logic (:mod:`guidelines.conditions`) and the per-rule masks ar
 * a ``forbid`` rule left unknown by a missing input puts its modalities under ``review`` with a
   message naming the missing inputs that leave it undecided (``Hit.missing``, from
   :meth:`~guidelines.conditions.Combo.undecided`): missing data never makes a modality look safe;
+* a ``not_indicated`` rule known true makes its modalities not indicated (on top of the stage's
+  indication table, :mod:`guidelines.indication`); unknown, it flags them for review like a
+  ``forbid``;
 * a ``review`` rule known true or unknown flags its modalities for review;
+* a ``require`` rule known true adds a required action (a co-treatment or prerequisite, never a
+  veto); unknown, the action stays, naming the missing input to check;
 * a ``warn`` rule known true adds a message; an unknown ``warn`` is dropped.
 
 Patient values are read with the contract's rules (:mod:`features.contract.parsing`): the same
@@ -30,10 +35,14 @@ from features import derivation
 from features.contract.parsing import category_key, is_missing, parse_boolean, parse_number
 from guidelines.assessment import Assessment, Hit
 from guidelines.conditions import Env
+from guidelines.indication import SUPPORTIVE, StageIndication
 from guidelines.ruleset import RuleSet, load_ruleset
 from guidelines.vocabulary import Variable, modalities, variables
 
-_RANK = {"forbid": 0, "review": 1, "warn": 2}
+_RANK = {"forbid": 0, "not_indicated": 1, "review": 2, "require": 3, "warn": 4}
+_VETO = ("forbid", "not_indicated")
+"""Effects whose undecided hit becomes a review (missing data never makes a modality look
+safe or indicated)."""
 
 
 class GuidelineInputError(ValueError):
@@ -152,20 +161,41 @@ class _Plan:
         self.variables = tuple(r.variables for r in ruleset.rules)
         self.masks = np.array([sum(1 << index[m] for m in r.modalities) for r in ruleset.rules],
                               dtype=np.int64)
-        self.forbid = np.array([r.effect == "forbid" for r in ruleset.rules])
-        self.warn = np.array([r.effect == "warn" for r in ruleset.rules])
+        effects = np.array([r.effect for r in ruleset.rules])
+        self.forbid = effects == "forbid"
+        self.not_indicated = effects == "not_indicated"
+        self.warn = effects == "warn"
+        self.require = effects == "require"
+        self.flagging = np.isin(effects, (*_VETO, "review"))
         self.fired_hits = tuple(
             Hit(r.id, r.effect, r.modalities, r.title, r.reference, r.evidence, (), r.rationale)
             for r in ruleset.rules)
         self.rank_fired = np.array([_RANK[r.effect] for r in ruleset.rules]) * len(self.rules) \
             + np.arange(len(self.rules))
-        self.rank_unknown = _RANK["review"] * len(self.rules) + np.arange(len(self.rules))
+        self.rank_unknown = np.where(self.require, _RANK["require"], _RANK["review"]) \
+            * len(self.rules) + np.arange(len(self.rules))
         self.sets: dict[int, frozenset] = {}
         self.unknown_hits: dict[tuple, Hit] = {}
         self.mods = mods
         stage_var = variables()[ruleset.stage_variable]
         self.stages = tuple(stage_var.categories or ())
         self.preferred = tuple(ruleset.preferred.get(s, ()) for s in self.stages)
+        none = StageIndication((), tuple(mods))
+        self.indication = tuple(ruleset.indication.get(s, none) for s in self.stages) + (none,)
+        self.grades: dict[tuple, tuple] = {}
+
+    def grade(self, stage: int, not_indicated_bits: int) -> tuple:
+        """(indicated, acceptable, not_indicated) frozensets for a stage code (-1 = unknown)
+        and the modalities of the ``not_indicated`` rules that fired."""
+        key = (stage, not_indicated_bits)
+        out = self.grades.get(key)
+        if out is None:
+            entry = self.indication[stage]
+            situational = self.modality_set(not_indicated_bits)
+            no = (frozenset(entry.not_indicated) | situational) - {SUPPORTIVE}
+            out = self.grades[key] = (frozenset(entry.indicated) - no,
+                                      frozenset(self.mods) - frozenset(entry.indicated) - no, no)
+        return out
 
     def modality_set(self, bits: int) -> frozenset:
         out = self.sets.get(bits)
@@ -181,10 +211,16 @@ class _Plan:
             r = self.rules[j]
             what = ", ".join(missing) or "an input"
             be = "are" if len(missing) > 1 else "is"
-            verb = "cannot be ruled out" if r.effect == "forbid" else "cannot be checked"
-            message = (f"{r.title}: {verb} because {what} {be} missing; flagged for review "
-                       f"(missing data never makes a modality look safe)")
-            hit = self.unknown_hits[key] = Hit(r.id, "review", r.modalities, message,
+            if r.effect == "require":
+                message = (f"{r.title}: cannot be ruled out because {what} {be} missing; check "
+                           f"{what} before treatment")
+                effect = "require"
+            else:
+                verb = "cannot be ruled out" if r.effect in _VETO else "cannot be checked"
+                message = (f"{r.title}: {verb} because {what} {be} missing; flagged for review "
+                           f"(missing data never makes a modality look safe)")
+                effect = "review"
+            hit = self.unknown_hits[key] = Hit(r.id, effect, r.modalities, message,
                                                r.reference, r.evidence, missing, r.rationale)
         return hit
 
@@ -199,29 +235,32 @@ def _plan(ruleset: RuleSet) -> _Plan:
     return plan
 
 
-def _verdict_bits(plan: _Plan, ev: Evaluation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(forbidden, review) modality bit masks per patient, and the flagged unknown rules.
-
-    A forbid known true forbids; a forbid or review that fired or is unknown flags review; an
-    unknown warn is dropped.
-    """
+def _verdict_bits(plan: _Plan, ev: Evaluation) -> tuple:
+    """(forbidden, not indicated, review) modality bit masks per patient, and the rules listed
+    as unknown (rules x patients)."""
     fired, unknown = ev.fired, ev.unknown
-    flagged_unknown = unknown & ~plan.warn[:, None]
+    # A forbid known true forbids; a not_indicated known true grades not indicated; a forbid,
+    # not_indicated or review that is unknown (or a review that fired) flags review; a require
+    # that fired or is unknown is a required action; an unknown warn is dropped.
+    listed_unknown = unknown & ~plan.warn[:, None]
     forbid_bits = np.bitwise_or.reduce(
         np.where(fired & plan.forbid[:, None], plan.masks[:, None], 0), axis=0)
-    review_src = (fired & ~plan.forbid[:, None] & ~plan.warn[:, None]) | flagged_unknown
+    not_indicated_bits = np.bitwise_or.reduce(
+        np.where(fired & plan.not_indicated[:, None], plan.masks[:, None], 0), axis=0)
+    review_src = (fired & (plan.flagging & ~plan.forbid & ~plan.not_indicated)[:, None]) | (
+        unknown & plan.flagging[:, None])
     review_bits = np.bitwise_or.reduce(np.where(review_src, plan.masks[:, None], 0), axis=0)
     review_bits &= ~forbid_bits
-    return forbid_bits, review_bits, flagged_unknown
+    return forbid_bits, not_indicated_bits, review_bits, listed_unknown
 
 
 def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:
     """Turn an :class:`Evaluation` into one :class:`Assessment` per patient."""
     plan = _plan(ruleset)
     fired = ev.fired
-    forbid_bits, review_bits, flagged_unknown = _verdict_bits(plan, ev)
+    forbid_bits, not_indicated_bits, review_bits, listed_unknown = _verdict_bits(plan, ev)
     rank = np.where(fired, plan.rank_fired[:, None],
-                    np.where(flagged_unknown, plan.rank_unknown[:, None], -1))
+                    np.where(listed_unknown, plan.rank_unknown[:, None], -1))
     rows, cols = np.nonzero((rank >= 0).T)
     bounds = np.searchsorted(rows, np.arange(ev.n + 1))
     stage_codes = ev.env.columns[ruleset.stage_variable]
@@ -241,12 +280,15 @@ def assessments(ruleset: RuleSet, ev: Evaluation) -> list[Assessment]:
                     hits.append(plan.unknown_hit(j, missing))
         code = stage_codes[i]
         if math.isnan(code):
-            stage, preferred = None, ()
+            stage, preferred, s = None, (), -1
         else:
-            stage, preferred = plan.stages[int(code)], plan.preferred[int(code)]
+            s = int(code)
+            stage, preferred = plan.stages[s], plan.preferred[s]
+        indicated, acceptable, no = plan.grade(s, int(not_indicated_bits[i]))
         out.append(Assessment(plan.modality_set(int(forbid_bits[i])),
                               plan.modality_set(int(review_bits[i])), tuple(hits), preferred,
-                              stage, ruleset.name, ruleset.version))
+                              stage, ruleset.name, ruleset.version, indicated, acceptable, no,
+                              plan.indication[s].reference))
     return out
 
 
@@ -258,7 +300,8 @@ class FrameVerdicts:
     order: ``forbidden`` and ``review`` (n, modalities) bool; ``forbidden_by`` (n, modalities)
     the ids of the rules that forbid the modality, comma-separated in rule-file order ("" when
     none); ``preferred`` (n, modalities) bool, preferred for the patient's stage; ``stage``
-    (n,) the stage label (None when the patient cannot be staged).
+    (n,) the stage label (None when the patient cannot be staged); ``indication`` (n,
+    modalities) int8: 0 indicated, 1 acceptable, 2 not indicated (``Assessment.indication``).
     """
 
     forbidden: np.ndarray
@@ -268,12 +311,13 @@ class FrameVerdicts:
     stage: np.ndarray
     ruleset: str
     version: str
+    indication: np.ndarray | None = None
 
 
 def verdicts(ruleset: RuleSet, ev: Evaluation) -> FrameVerdicts:
     """Turn an :class:`Evaluation` into :class:`FrameVerdicts` (vectorised)."""
     plan = _plan(ruleset)
-    forbid_bits, review_bits, _ = _verdict_bits(plan, ev)
+    forbid_bits, not_indicated_bits, review_bits, _ = _verdict_bits(plan, ev)
     M = len(plan.mods)
     shifts = np.arange(M, dtype=np.int64)
     forbidden = (forbid_bits[:, None] >> shifts) & 1 == 1
@@ -297,8 +341,16 @@ def verdicts(ruleset: RuleSet, ev: Evaluation) -> FrameVerdicts:
     stage = np.array(list(plan.stages) + [None], dtype=object)[index]
     table = np.array([[m in p for m in plan.mods] for p in plan.preferred] + [[False] * M],
                      dtype=bool).reshape(len(plan.stages) + 1, M)
+    # the indication grade of each distinct (stage, fired not_indicated rules): plan.grade
+    pairs = index.astype(np.int64) << 32 | not_indicated_bits.astype(np.int64)
+    values, inverse = np.unique(pairs, return_inverse=True)
+    grades = np.ones((len(values), M), np.int8)
+    for k, v in enumerate(values.tolist()):
+        s = v >> 32
+        indicated, _, no = plan.grade(-1 if s == len(plan.stages) else s, v & 0xFFFFFFFF)
+        grades[k] = [0 if m in indicated else 2 if m in no else 1 for m in plan.mods]
     return FrameVerdicts(forbidden, review, forbidden_by, table[index], stage, ruleset.name,
-                         ruleset.version)
+                         ruleset.version, grades[inverse.ravel()])
 
 
 # --- public entry points ----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Rule sets: load a YAML rule file, check every rule, and keep it as an immutable object.
 
-A rule file holds the rule set's identity (name, version, source citation), the guideline-preferred
-modalities per stage, a documented baseline patient for the worked cases, and the rules. Loading
+A rule file holds the rule set's identity (name, version, source citation), the indication table
+per stage (indicated, acceptable and not indicated modalities, :mod:`guidelines.indication`), a
+documented baseline patient for the worked cases, and the rules. Loading
 checks everything a typo could break (unknown variable, operator, modality, effect or key; a value
 of the wrong type; a duplicate id; a missing field) and raises one :class:`RuleSetError` that names
 each offending rule and the problem. A rule-set name that is not shipped is a request error,
@@ -14,7 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,22 +24,29 @@ import yaml
 
 from features.contract.problems import Problem, RequestError, received_text
 from guidelines.conditions import ConditionError, parse
+from guidelines.indication import StageIndication, from_preferred, parse_indication
 from guidelines.vocabulary import Variable, modalities, variables
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 DEFAULT_RULESET = "cnlc-2024"
-EFFECTS = ("forbid", "review", "warn")
-"""forbid: hard contraindication (never recommended); review: relative contraindication or
-missing information (still possible, flagged for the MDT); warn: message only."""
+EFFECTS = ("forbid", "not_indicated", "review", "require", "warn")
+"""forbid: hard contraindication (never recommended); not_indicated: the guideline does not
+indicate the modality in this situation (recommended only when the request asks to consider
+not-indicated options); review: relative contraindication or missing information (still
+possible, flagged for the MDT); require: a co-treatment or prerequisite the MDT must arrange
+(a required action, not a veto); warn: message only."""
+NO_SUPPORTIVE = ("forbid", "not_indicated")
+"""Effects that may not concern supportive_care (it is always an option)."""
 EVIDENCE = ("C", "S", "U")
 EXPECTATIONS = ("fires", "silent", "unknown")
 SUPPORTIVE = "supportive_care"
 
 _RULE_KEYS = ("id", "title", "effect", "modalities", "condition", "rationale", "reference",
               "evidence", "cases")
-_TOP_REQUIRED = ("name", "version", "title", "source", "stage_variable", "preferred",
-                 "case_baseline", "rules")
-_TOP_OPTIONAL = ("description",)
+_TOP_REQUIRED = ("name", "version", "title", "source", "stage_variable", "case_baseline",
+                 "rules")
+_TOP_OPTIONAL = ("description", "indication", "preferred")
+"""``indication`` (since 1.2) or, in older files, ``preferred``: exactly one of them."""
 _CASE_KEYS = ("expect", "patient", "note")
 
 
@@ -119,6 +127,9 @@ class RuleSet:
     rules: tuple[Rule, ...]
     origin: str
     raw: Mapping[str, Any]
+    indication: Mapping[str, StageIndication] = field(default_factory=dict)
+    """Stage -> :class:`~guidelines.indication.StageIndication`; ``preferred`` is derived from
+    it (indicated, then acceptable)."""
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError if absent)."""
@@ -283,9 +294,10 @@ def _rule(raw, index: int, vocab: Mapping[str, Variable], problems: list) -> Rul
         problems.append((rid, f"effect: expected one of {', '.join(EFFECTS)}, got {effect!r}"
                          + _hint(effect, EFFECTS)))
     mods = _modality_list(raw["modalities"], "modalities", problems, rid)
-    if effect == "forbid" and SUPPORTIVE in mods:
-        problems.append((rid, "modalities: supportive_care can never be forbidden (it is "
-                              "always an option); hint: use effect review or warn"))
+    if effect in NO_SUPPORTIVE and SUPPORTIVE in mods:
+        word = {"forbid": "forbidden", "not_indicated": "not indicated"}[effect]
+        problems.append((rid, f"modalities: supportive_care can never be {word} (it is "
+                              "always an option); hint: use effect review, require or warn"))
     evidence = raw["evidence"]
     if evidence not in EVIDENCE:
         problems.append((rid, f"evidence: expected one of C, S, U (confirmed, secondary, "
@@ -349,7 +361,8 @@ def _build(data: Mapping[str, Any], origin: str) -> RuleSet:
         if not isinstance(value, str | int | float) or isinstance(value, bool) or not str(value):
             problems.append(("", f"{key}: expected a non-empty string, got {value!r}"))
         head[key] = str(value)
-    preferred = _preferred(data, data["stage_variable"], vocab, problems)
+    indication = _indication(data, vocab, problems)
+    preferred = MappingProxyType({s: e.preferred for s, e in indication.items()})
     baseline = _patient_fragment(data["case_baseline"], "case_baseline", problems, "")
     rules_raw = data["rules"]
     rules: list[Rule] = []
@@ -370,7 +383,26 @@ def _build(data: Mapping[str, Any], origin: str) -> RuleSet:
         raise RuleSetError(origin, problems)
     return RuleSet(head["name"], head["version"], head["title"], head["source"],
                    str(data.get("description") or ""), data["stage_variable"], preferred,
-                   baseline, tuple(rules), origin, MappingProxyType(dict(data)))
+                   baseline, tuple(rules), origin, MappingProxyType(dict(data)), indication)
+
+
+def _indication(data, vocab, problems) -> Mapping[str, StageIndication]:
+    """The indication table (``indication``, or a legacy file's ``preferred`` lists)."""
+    stage_var = data["stage_variable"]
+    has = [k for k in ("indication", "preferred") if k in data]
+    if len(has) != 1:
+        problems.append(("", "expected exactly one of 'indication' (rule files since 1.2) or "
+                             f"'preferred' (older files), got {has or 'neither'}"))
+        return MappingProxyType({})
+    if has[0] == "preferred":
+        return from_preferred(_preferred(data, stage_var, vocab, problems))
+    var = vocab.get(stage_var)
+    if var is None or var.kind != "category":
+        problems.append(("", f"stage_variable: expected a derived stage (a category variable "
+                             f"such as cnlc_stage or bclc_stage), got {stage_var!r}"))
+        return MappingProxyType({})
+    return parse_indication(data["indication"], tuple(var.categories or ()), stage_var, problems,
+                            _modality_list, EVIDENCE)
 
 
 # --- discovery and cached loading -------------------------------------------------------------

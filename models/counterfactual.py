@@ -13,9 +13,11 @@ xgboost Cox S-learners get one Breslow baseline hazard per modality by default
 (``baseline="stratified"``, a stratified Cox model): modalities then differ in the shape
 of their survival curves, not only by a hazard ratio.
 
-Response (optional binary outcome) always uses one pooled calibrated classifier on
-``X`` + one-hot modality (S-style, with the same weights), because response labels
-are scarcer than survival times.
+Response (optional binary outcome) is estimated per modality on that modality's labelled
+patients (:mod:`models.response_arms`): a calibrated classifier where labels suffice, the
+modality's smoothed response rate where they are few, and "not applicable" (NaN) where
+response was not assessed (e.g. after resection or transplant). A pooled classifier on
+``X`` + one-hot modality let frequent modalities leak into rare ones.
 
 Uncertainty: a bootstrap ensemble of ``n_bootstrap`` refits (rows resampled within
 each modality; boosting rounds fixed to those chosen on the full fit; propensity
@@ -197,7 +199,7 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
         response : array-like (n,), optional
             Binary response (1 = objective response, NaN = not assessed).
         """
-        from .response import ResponseModel, check_binary
+        from .response import check_binary
 
         if self.learner not in LEARNERS or self.base not in BASES:
             raise ModelInputError(
@@ -278,28 +280,19 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
                 self.random_state + 1000 * (b + 1), rounds))
         self.response_model_, self.response_members_ = None, []
         if r is not None:
-            self._fit_response(Xa, codes, r, w, rng, ResponseModel)
+            self._fit_response(Xa, codes, r, w, rng)
         return self
 
-    def _fit_response(self, Xa, codes, r, w, rng, ResponseModel):
-        """Pooled (S-style) calibrated response model; members share the calibration map."""
-        import xgboost as xgb
+    def _fit_response(self, Xa, codes, r, w, rng):
+        """Per-modality response estimates (:class:`~models.response_arms.ModalityResponse`)."""
+        from .response_arms import ModalityResponse
 
-        M = len(self.modalities_)
-        D = np.hstack([Xa, np.eye(M)[codes]])
-        cols = self.model_columns_ + _onehot_names(self.modalities_)
         params = dict(self.response_params or {})
-        params.setdefault("random_state", self.random_state)
         params.setdefault("n_jobs", self.n_jobs)
-        self.response_model_ = ResponseModel(**params).fit(pd.DataFrame(D, columns=cols), r,
-                                                           sample_weight=w)
-        xp = self.response_model_._xgb_params()
-        lab = ~np.isnan(r)
-        for b in range(int(self.n_bootstrap)):
-            idx = rng.choice(np.flatnonzero(lab), lab.sum())
-            xp["seed"] = self.random_state + 1000 * (b + 1)
-            d = xgb.DMatrix(D[idx], label=r[idx], weight=None if w is None else w[idx])
-            self.response_members_.append(xgb.train(xp, d, self.response_model_.n_estimators_))
+        self.response_model_ = ModalityResponse.fit(
+            Xa, self.model_columns_, codes, r, w, self.modalities_, params,
+            self.n_bootstrap, rng, self.random_state)
+        self.response_members_ = list(range(self.response_model_.n_members))
 
     # --------------------------------------------------------------- predicting
     def enable_factored_scoring(self) -> list:
@@ -440,7 +433,9 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
         return self._wrap(v, interval)
 
     def predict_response(self, X, modality, interval=None):
-        """Calibrated probability of response under ``modality`` (n,)."""
+        """Calibrated probability of response under ``modality`` (n,); NaN where the modality
+        has no response estimate (not assessed in enough of its training patients, see
+        :mod:`models.response_arms`)."""
         if self.response_model_ is None:
             raise NotFittedModelError(
                 "ModalityOutcomeModel: expected a response model, got none. "
@@ -448,13 +443,20 @@ class ModalityOutcomeModel(ParamsMixin, OutcomeTableMixin):
             )
         Xa = self._X(X)
         js = self._codes(modality, Xa.shape[0])
-        D = np.hstack([Xa, np.eye(len(self.modalities_))[js]])
-        rm = self.response_model_
         members = self.response_members_ if interval is not None else []
-        vals = [rm.predict_proba(D)[:, 1]] + [
-            rm.calibrate_margin(b.inplace_predict(D, predict_type="margin", missing=np.nan))
-            for b in members]
+        vals = []
+        for member in [None, *members]:
+            out = np.full(Xa.shape[0], np.nan)
+            for j in np.unique(js):
+                sel = js == j
+                out[sel] = self.response_model_.matrix(Xa[sel], [j], member)[:, 0]
+            vals.append(out)
         return self._wrap(vals, interval)
+
+    def response_applicable(self, modality) -> bool:
+        """Whether ``modality`` has a response estimate (False: "not applicable")."""
+        return self.response_model_ is not None and self.response_model_.applicable(
+            self._idx(modality))
 
     def propensity(self, X) -> pd.DataFrame:
         """Estimated propensity of each modality for new patients (overlap check)."""

@@ -156,15 +156,21 @@ def calibration_table(y_test, surv_t, t: float, n_bins: int = 10) -> tuple[pd.Da
 
 
 def response_report(y_true, proba) -> dict:
-    """AUROC and Brier score of predicted response probabilities (NaN labels skipped)."""
+    """AUROC and Brier score of predicted response probabilities.
+
+    NaN labels (not assessed) are skipped, and so are NaN probabilities (no response estimate
+    for that modality: "not applicable"), counted in ``n_not_applicable``.
+    """
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
     y = np.asarray(y_true, dtype=float)
     p = np.asarray(proba, dtype=float)
-    m = ~np.isnan(y)
+    labelled = ~np.isnan(y)
+    m = labelled & ~np.isnan(p)
     y, p = y[m].astype(int), p[m]
     auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
-    return {"auroc": auc, "brier": float(brier_score_loss(y, p)), "n": int(m.sum()),
+    return {"auroc": auc, "brier": float(brier_score_loss(y, p)) if len(y) else None,
+            "n": int(m.sum()), "n_not_applicable": int((labelled & ~m).sum()),
             "prevalence": float(y.mean()) if len(y) else None}
 
 

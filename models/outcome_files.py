@@ -3,6 +3,7 @@ pickle: boosters as UBJ + JSON, baselines, propensity model and overlap table as
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from .propensity import PropensityModel
 
 def save_outcome_model(model, directory) -> None:
     """Write the fitted model ``model`` to ``directory`` (see ``ModalityOutcomeModel.save``)."""
-    from .persistence import ModelFileError, save_booster, write_meta
+    from .persistence import ModelFileError, write_meta
 
     model._check()
     if model.base == "rsf":
@@ -28,9 +29,7 @@ def save_outcome_model(model, directory) -> None:
             arm_model.save(root / f"member{b}" / f"arm{j}")
     resp = None
     if model.response_model_ is not None:
-        model.response_model_.save(root / "response")
-        resp = [save_booster(bst, root, f"response_member{b}")
-                for b, bst in enumerate(model.response_members_)]
+        resp = model.response_model_.save(root / "response")
     write_meta(root, "ModalityOutcomeModel", {
         "params": model.get_params(), "modalities_": model.modalities_,
         "feature_names_in_": model.feature_names_in_, "arm_kind": model.main_.kind,
@@ -40,15 +39,15 @@ def save_outcome_model(model, directory) -> None:
                       for a in [model.main_] + model.members_],
         "propensity_model_": model.propensity_model_.to_dict(),
         "propensity_overlap_": model.propensity_overlap_.reset_index().to_dict("list"),
-        "response_members": resp})
+        "response": resp})
 
 
 def load_outcome_model(cls, directory):
     """Read a model written by :func:`save_outcome_model` as an instance of ``cls``."""
     from .curves import BreslowBaseline
     from .peers import CoxPHPeer
-    from .persistence import load_booster, read_meta
-    from .response import ResponseModel
+    from .persistence import read_meta
+    from .response_arms import ModalityResponse
     from .survival import SurvivalModel
 
     root = Path(directory)
@@ -73,8 +72,14 @@ def load_outcome_model(cls, directory):
     model.propensity_overlap_ = pd.DataFrame(meta["propensity_overlap_"]).set_index(
         "modality")
     model.response_model_, model.response_members_ = None, []
-    if meta["response_members"] is not None:
-        model.response_model_ = ResponseModel.load(root / "response")
-        model.response_members_ = [load_booster(root, f, model.n_jobs)
-                                  for f in meta["response_members"]]
+    if "response" not in meta:
+        # saved before per-modality response estimates: its pooled response model gave
+        # implausible probabilities, so it is not used; survival predictions still load
+        warnings.warn(f"model directory {root} predates per-modality response estimates: it "
+                      "gives no response probabilities (retrain with dvc repro to get them)",
+                      UserWarning, stacklevel=2)
+    elif meta["response"] is not None:
+        model.response_model_ = ModalityResponse.load(root / "response", meta["response"],
+                                                      model.n_jobs)
+        model.response_members_ = list(range(model.response_model_.n_members))
     return model

@@ -81,18 +81,10 @@ class OutcomeTableMixin:
                     med[:, c] = step_median(grid, curves_)
         return {"surv": surv, "rmst": rmst, "median": med}
 
-    def _response_matrix(self, Xa, js, booster=None) -> np.ndarray:
-        from .arms import stacked_design
-
-        n, M = Xa.shape[0], len(self.modalities_)
-        D = stacked_design(Xa, js, M)
-        rm = self.response_model_
-        if booster is None:
-            p = rm.predict_proba(D)[:, 1]
-        else:
-            p = rm.calibrate_margin(booster.inplace_predict(D, predict_type="margin",
-                                                            missing=np.nan))
-        return p.reshape(len(js), n).T
+    def _response_matrix(self, Xa, js, member=None) -> np.ndarray:
+        """Response probabilities (n, len(js)) of the full fit or of a bootstrap member;
+        NaN for a modality without a response estimate."""
+        return self.response_model_.matrix(Xa, list(js), member)
 
     def predict_outcomes(self, X, times=(6, 12, 24, 36), horizon=24, modalities=None,
                          interval=None, response=True, curves=True) -> pd.DataFrame:
@@ -123,8 +115,8 @@ class OutcomeTableMixin:
         if curves:
             cols["median"] = [q["median"] for q in qs]
         if response and self.response_model_ is not None:
-            boosters = [None] + (self.response_members_ if interval is not None else [])
-            cols["p_response"] = [self._response_matrix(Xa, js, b) for b in boosters]
+            members = [None] + (self.response_members_ if interval is not None else [])
+            cols["p_response"] = [self._response_matrix(Xa, js, b) for b in members]
         index = getattr(X, "index", pd.RangeIndex(n))
         out = {"row": np.repeat(np.arange(n), k), "index": np.repeat(np.asarray(index), k),
                "modality": np.tile(np.asarray(mods, dtype=object), n)}
@@ -138,7 +130,7 @@ class OutcomeTableMixin:
         return pd.DataFrame(out)
 
     def predict_rmst_interval(self, X, horizon=24, modalities=None, interval=0.9,
-                              estimate=None) -> tuple[np.ndarray, np.ndarray]:
+                              estimate=None, return_members=False) -> tuple:
         """(lower, upper) bootstrap interval of the RMST to ``horizon`` under each modality.
 
         Arrays (n patients, modalities), modalities in the order given (default: every
@@ -147,6 +139,8 @@ class OutcomeTableMixin:
         grid, median or response): the cheap way to put a band on a ranking by RMST. The band
         always contains the full fit's RMST (see ``_band``); pass that point estimate as
         ``estimate`` (n, modalities) when already computed, else it is computed here.
+        ``return_members``: also return the members' RMSTs (members, n, modalities), e.g. for
+        paired differences between modalities.
         """
         Xa = self._X(X)
         mods = self.modalities_ if modalities is None else [str(m) for m in modalities]
@@ -165,15 +159,16 @@ class OutcomeTableMixin:
                     f"estimates, shape {(Xa.shape[0], len(js))} (patients x modalities). Got "
                     f"{estimate.shape} instead."
                 )
-        return self._band(members, interval, estimate)
+        band = self._band(members, interval, estimate)
+        return (*band, np.stack(members)) if return_members else band
 
-    def _objective_scores(self, X, objective: str, arms=None, booster=None) -> np.ndarray:
+    def _objective_scores(self, X, objective: str, arms=None, member=None) -> np.ndarray:
         """Score matrix (n, M) for a policy objective, higher = better."""
         Xa = self._X(X)
         arms = self.main_ if arms is None else arms
         js = list(range(len(self.modalities_)))
         if objective == "response":
-            return self._response_matrix(Xa, js, booster)
+            return self._response_matrix(Xa, js, member)
         if objective == "median":
             return self._quantities(arms, Xa, js, np.array([1.0]), 1.0)["median"]
         m = _OBJECTIVE.match(objective)
@@ -244,7 +239,7 @@ class OutcomeTableMixin:
         allowed_rank = np.isfinite(scores[:, ranked])
         default = ranked[allowed_rank.argmax(axis=1)]
         if objective == "response":
-            members = [self._objective_scores(X, objective, booster=b)
+            members = [self._objective_scores(X, objective, member=b)
                        for b in self.response_members_]
         else:
             members = [self._objective_scores(X, objective, arms=a) for a in self.members_]
@@ -261,7 +256,7 @@ class OutcomeTableMixin:
             )
         return UNITS[self.main_.models[0].objective]
 
-    def explain(self, X, modality=None):
+    def explain(self, X, modality=None, member=None):
         """SHAP values of the predicted margin under ``modality`` (exact TreeSHAP).
 
         Unit: log hazard ratio (Cox; positive = riskier) or log time (AFT). For
@@ -269,13 +264,15 @@ class OutcomeTableMixin:
         column and the log-propensity features (if any) into one ``propensity`` column
         (the part of the prediction explained by the indication pattern of the
         features). ``modality=None`` returns a dict modality -> Explanation (one stacked
-        TreeSHAP call for S-learners).
+        TreeSHAP call for S-learners). ``member`` (an index into the bootstrap members)
+        explains that member's refit instead of the full fit (stability of explanations).
         """
         unit = self._unit()
         Xa = self._X(X)
         mods = self.modalities_ if modality is None else [str(modality)]
         js = [self._idx(m) for m in mods]
-        arms, n = self.main_, Xa.shape[0]
+        arms = self.main_ if member is None else self.members_[member]
+        n = Xa.shape[0]
         index = getattr(X, "index", None)
         out = {}
         if arms.kind == "s":
@@ -318,6 +315,19 @@ class OutcomeTableMixin:
                 out = Explanation(out.values, out.base_values + off,
                                   f"difference in log cumulative hazard at {horizon:g}")
         return out
+
+    def rmst_at_margin(self, modality, margin, horizon, member=None) -> np.ndarray:
+        """RMST to ``horizon`` under ``modality`` for given survival-model margins (the SHAP
+        unit: log hazard ratio for Cox, log time for AFT; e.g. a SHAP base value plus some
+        contributions), with the modality's own baseline hazard for stratified Cox models: the
+        map from the SHAP unit to months (xgboost bases only)."""
+        self._unit()
+        arms = self.main_ if member is None else self.members_[member]
+        j = self._idx(modality)
+        margin = np.asarray(margin, dtype=float)
+        if arms.baselines is not None:
+            return arms.baselines[j].rmst(margin, float(horizon))
+        return arms.model_for(j).rmst_from_margin(margin, float(horizon))
 
     def baseline_offset(self, a, b, horizon) -> float | None:
         """``log H0_a(horizon) - log H0_b(horizon)`` when modalities have their own baseline

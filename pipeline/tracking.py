@@ -2,8 +2,11 @@
 
 * Tracking store: SQLite in the project directory (``sqlite:///<project>/mlflow.db``, see
   :func:`pipeline.config.project_root`) unless
-  ``MLFLOW_TRACKING_URI`` names another (a team server). The experiment is created with an
-  absolute artifact location (``<repo>/mlartifacts``), so runs started from any directory agree.
+  ``MLFLOW_TRACKING_URI`` names another (a team server: ``hcc tracking-server``,
+  :mod:`pipeline.serving.tracking_server`). On a local store the experiment is created with an
+  absolute artifact location (``<repo>/mlartifacts``), so runs started from any directory agree;
+  on a tracking server (``http(s)://``) with the server's own artifact root, so every member of
+  the team reads the artifacts through the server.
 * The experiment is tagged as a classic machine-learning experiment
   (``mlflow.experimentKind = custom_model_development``), not a GenAI one; MLflow 3.17's UI
   picks its view from the sidebar switch or the ``workflowType`` in the URL, so :func:`ui_url`
@@ -45,6 +48,24 @@ def tracking_uri(root: Path | None = None) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root or project_root()) / 'mlflow.db'}"
 
 
+def is_server(uri: str) -> bool:
+    """Is ``uri`` a tracking server (``http://``, ``https://``) rather than a local store?"""
+    return uri.split(":", 1)[0].lower() in ("http", "https")
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with the password of its ``user:password@`` part replaced by ``***`` (for logs
+    and messages)."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return uri
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return uri
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}{slash}{path}"
+
+
 def experiment_name() -> str:
     return os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT)
 
@@ -54,11 +75,13 @@ def setup(root: Path | None = None):
     import mlflow
 
     root = root or project_root()
-    mlflow.set_tracking_uri(tracking_uri(root))
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
     name = experiment_name()
     exp = mlflow.get_experiment_by_name(name)
     if exp is None:
-        artifacts = (root / "mlartifacts").resolve().as_uri()
+        # a server keeps the artifacts (its --artifacts-destination); a local store the checkout
+        artifacts = None if is_server(uri) else (root / "mlartifacts").resolve().as_uri()
         exp_id = mlflow.create_experiment(name, artifact_location=artifacts,
                                           tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     else:

@@ -77,4 +77,16 @@ def factual_metrics(model, X, y_train, y_test, modality, response, ep: EvaluateP
         resp[rows] = model.predict_response(X.iloc[rows], m)
     if np.isfinite(response).sum() > 20:
         out["response"] = metrics.response_report(response, resp)
+        # calibration-in-the-large per modality: observed response rate vs mean prediction
+        out["response"]["per_modality"] = {
+            str(m): {"n": int(np.isfinite(response[rows]).sum()),
+                     "observed": _mean(response[rows]), "predicted": _mean(resp[rows])}
+            for m in np.unique(modality) for rows in [(modality == m) & np.isfinite(response)]}
     return out, risk, surv, table
+
+
+def _mean(values) -> float | None:
+    """Mean of the finite values (None when there is none)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else None

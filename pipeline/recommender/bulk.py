@@ -15,8 +15,9 @@ validation of the whole frame (:func:`features.contract.validate_cohort`), the s
 ``assess_frame``), the same call to the outcome model (:meth:`OutcomePredictor.arrays`) and the
 same ranking (:func:`pipeline.recommender.ranking.rank_matrix`). What it leaves out is what
 needs one Python object per patient: the message, the rule hits with their citations, the
-reason sentences (the codes are here) and the SHAP contrast. SHAP values, when asked, are the
-full grouped values of every modality (``shap__<field>``), not the top factors.
+required actions, the reason sentences (the codes are here), the extrapolation sentences and
+the SHAP contrast. SHAP values, when asked, are the full grouped values of every modality
+(``shap__<field>``), not the top factors.
 
 Invalid rows come back as rows of ``patients`` with ``ok`` False and their ``errors``; the call
 fails only for a request-level problem (not a frame, an unknown guideline, invalid preferences).
@@ -44,6 +45,9 @@ from pipeline.recommender.ranking import REASON_CODES, exclusions, rank_matrix, 
 from pipeline.recommender.recommendation import ELIGIBILITY, patient_ref
 from pipeline.recommender.request import Preferences
 
+INDICATION = ("indicated", "acceptable", "not_indicated")
+"""Indication grades of ``guidelines.FrameVerdicts.indication`` (codes 0, 1, 2)."""
+
 DEFAULT_CHUNK = 50_000
 """Valid rows scored at a time."""
 
@@ -56,7 +60,8 @@ PATIENT_COLUMNS = (("row", "bigint"), ("ok", "boolean"), ("errors", "string"),
 
 def modality_measures(recommender, explain: bool = False, intervals: bool = False) -> list:
     """(name, Spark SQL type) of every per-modality measure of the tables, in column order."""
-    out = [("eligibility", "string"), ("forbidden_by", "string"), ("candidate", "boolean"),
+    out = [("eligibility", "string"), ("indication", "string"), ("forbidden_by", "string"),
+           ("candidate", "boolean"),
            ("not_candidate_because", "string"), ("rank", "int"), ("is_recommended", "boolean"),
            ("score", "double"), ("data_support", "boolean"), ("propensity", "double"),
            ("cost_tier", "string"), ("rmst_months", "double")]
@@ -257,7 +262,10 @@ def _score(rec, part: pd.DataFrame, ruleset, prefs, explain: bool, intervals: bo
     median = p.contract_order(a["median"])
     scores = objective_matrix(objective, rmst, surv, times, median)
     has_model = [m in p.column for m in MODALITIES]
-    ranking = rank_matrix(scores, rmst, verdicts.forbidden,
+    tiers = verdicts.indication.copy()
+    if prefs.consider_not_indicated:  # as ranking.indication_tiers: with the acceptable ones
+        tiers[tiers == 2] = 1
+    ranking = rank_matrix(scores, rmst, verdicts.forbidden, tiers,
                           exclusions(rec.params, prefs, rec.too_few_treated), has_model,
                           a["support"])
     n, M = scores.shape
@@ -268,7 +276,8 @@ def _score(rec, part: pd.DataFrame, ruleset, prefs, explain: bool, intervals: bo
     patient = {"recommended": names[first], "runner_up": names[second],
                "n_candidates": ranking.candidate.sum(axis=1).astype(np.int32),
                "stage": verdicts.stage,
-               "concordant": np.where(first >= 0, verdicts.preferred[rows, first], False)}
+               "concordant": np.where(first >= 0, verdicts.preferred[rows, first]
+                                      & (verdicts.indication[rows, first] != 2), False)}
     eligibility = np.where(verdicts.forbidden, 2, np.where(verdicts.review, 1, 0))
     propensity = (a["propensity"] if a["propensity"] is not None
                   else np.full((n, M), np.nan))
@@ -279,6 +288,7 @@ def _score(rec, part: pd.DataFrame, ruleset, prefs, explain: bool, intervals: bo
     long = {
         "modality": pd.Categorical.from_codes(np.tile(np.arange(M), n), MODALITIES),
         "eligibility": pd.Categorical.from_codes(eligibility.ravel(), ELIGIBILITY),
+        "indication": pd.Categorical.from_codes(verdicts.indication.ravel(), INDICATION),
         "forbidden_by": verdicts.forbidden_by.ravel(),
         "candidate": ranking.candidate.ravel(),
         "not_candidate_because": _code_text(ranking.codes.ravel()),
@@ -300,7 +310,9 @@ def _score(rec, part: pd.DataFrame, ruleset, prefs, explain: bool, intervals: bo
     reached = pd.array(finite.ravel(), dtype="boolean")
     reached[np.isnan(median).ravel()] = pd.NA  # no model: unknown
     long["median_reached"] = reached
-    long["p_response"] = p.contract_order(a["p_response"]).ravel()
+    # as Recommendation: no response probability shown for a forbidden modality
+    long["p_response"] = np.where(verdicts.forbidden, np.nan,
+                                  p.contract_order(a["p_response"])).ravel()
     if explain:
         long["shap_base"] = p.contract_order(a["base"]).ravel()
         shap = p.contract_order(a["shap"])
@@ -323,6 +335,7 @@ def _empty_long(rec, explain: bool, intervals: bool) -> pd.DataFrame:
     for name, kind in modality_measures(rec, explain, intervals):
         cols[name] = pd.Series([], dtype=kinds[kind])
     cols["eligibility"] = pd.Categorical([], categories=ELIGIBILITY)
+    cols["indication"] = pd.Categorical([], categories=INDICATION)
     return pd.DataFrame(cols)
 
 

@@ -36,8 +36,8 @@ def boosters(model) -> list:
         for member in getattr(arms, "models", ()):
             found.append(getattr(member, "booster_", None))
     response = getattr(model, "response_model_", None)
-    found.append(getattr(response, "booster_", None))
-    found.extend(getattr(model, "response_members_", ()))
+    if response is not None:
+        found.extend(response.boosters())
     return [b for b in found if b is not None and hasattr(b, "set_param")]
 
 
@@ -76,6 +76,12 @@ class OutcomePredictor:
         self.has_response = getattr(self.model, "response_model_", None) is not None
         self.min_propensity = float(getattr(params, "min_propensity", 0.0))
         self.has_propensity = getattr(self.model, "propensity_model_", None) is not None
+        self.envelope = dict(getattr(bundle, "settings", {}) or {}).get("support_envelope")
+        response = getattr(self.model, "response_model_", None)
+        self.response_basis = [  # contract order; see models.response_arms.KINDS
+            response.kinds[response.modalities.index(m)]
+            if response is not None and m in getattr(response, "modalities", ()) else None
+            for m in MODALITIES]
 
     @contextlib.contextmanager
     def single_threaded(self):
@@ -104,19 +110,26 @@ class OutcomePredictor:
             self._threads = want
 
     def predict(self, X: pd.DataFrame, explain: bool = True,
-                intervals: bool = True) -> Predictions:
-        """Predictions for the rows of ``X`` (the bundle's model matrix)."""
-        a = self.arrays(X, self.all_times, explain=explain, intervals=intervals)
-        return Predictions(self, X, a["surv"], a["rmst"], a["lo"], a["hi"], a["median"],
-                           a["p_response"], a["shap"], a["base"], a["support"], a["propensity"])
+                intervals: bool = True, derived: pd.DataFrame | None = None) -> Predictions:
+        """Predictions for the rows of ``X`` (the bundle's model matrix); ``derived`` (the same
+        rows' derived fields) marks the predictions outside the training data's support
+        (:mod:`pipeline.recommender.envelope`)."""
+        a = self.arrays(X, self.all_times, explain=explain, intervals=intervals, derived=derived)
+        pred = Predictions(self, X, a["surv"], a["rmst"], a["lo"], a["hi"], a["median"],
+                           a["p_response"], a["shap"], a["base"], a["support"],
+                           a["propensity"], a["extrapolated"])
+        pred.rmst_members = a["members"]  # (members, n, observed modalities) or None
+        return pred
 
-    def arrays(self, X: pd.DataFrame, times, explain: bool = False,
-               intervals: bool = False) -> dict:
+    def arrays(self, X: pd.DataFrame, times, explain: bool = False, intervals: bool = False,
+               derived: pd.DataFrame | None = None) -> dict:
         """Every prediction for the rows of ``X`` as arrays over (rows, modalities with a model):
         ``surv`` (n, k, len(times)), ``rmst``, ``lo``, ``hi`` (the RMST interval, NaN without
-        ``intervals`` or bootstrap members), ``median`` (inf: not reached), ``p_response``;
-        ``shap`` (n, k, groups) and ``base`` (n, k) with ``explain``; ``support`` and
-        ``propensity`` (n, modalities in contract order, or None: see :meth:`_support`).
+        ``intervals`` or bootstrap members) and ``members`` (the members' RMST, or None),
+        ``median`` (inf: not reached), ``p_response``; ``shap`` (n, k, groups) and ``base``
+        (n, k) with ``explain``; ``support`` and ``propensity`` (n, modalities in contract
+        order, or None: see :meth:`_support`); ``extrapolated`` (the envelope check of
+        ``derived``, or None).
 
         The one call to the outcome model behind :meth:`predict` (the per-patient
         recommendations) and the columnar tables of :mod:`pipeline.recommender.bulk`.
@@ -135,16 +148,22 @@ class OutcomePredictor:
         median = grid("median")
         p_resp = grid("p_response") if "p_response" in table else np.full((n, k), np.nan)
         lo = hi = np.full((n, k), np.nan)
+        members = None
         if self.has_interval and intervals:
-            lo, hi = self.model.predict_rmst_interval(X, self.horizon, self.observed,
-                                                      self.level, estimate=rmst)
+            lo, hi, members = self.model.predict_rmst_interval(
+                X, self.horizon, self.observed, self.level, estimate=rmst, return_members=True)
         shap = base = None
         if explain:
             shap, base = self._explain(X)
         support, propensity = self._support(X)
-        return {"surv": surv, "rmst": rmst, "lo": lo, "hi": hi, "median": median,
-                "p_response": p_resp, "shap": shap, "base": base, "support": support,
-                "propensity": propensity}
+        extrapolated = None
+        if derived is not None:
+            from pipeline.recommender.envelope import outside_frame
+
+            extrapolated = outside_frame(self.envelope, derived, MODALITIES)
+        return {"surv": surv, "rmst": rmst, "lo": lo, "hi": hi, "members": members,
+                "median": median, "p_response": p_resp, "shap": shap, "base": base,
+                "support": support, "propensity": propensity, "extrapolated": extrapolated}
 
     def contract_order(self, values: np.ndarray) -> np.ndarray:
         """(n, k, ...) values of the modalities with a model -> (n, modalities in contract
@@ -241,9 +260,10 @@ class Predictions:
     """
 
     def __init__(self, owner: OutcomePredictor, X, surv, rmst, lo, hi, median, p_resp, shap,
-                 base, support=None, propensity=None):
+                 base, support=None, propensity=None, extrapolated=None):
         self.owner, self.X = owner, X
         self.support = support
+        self._extrapolated = extrapolated  # per row, per contract modality: tuple of reasons
         self.propensity = propensity  # (n, 10) contract order, None when the guard is off
         self.min_propensity = owner.min_propensity if support is not None else None
         self._shap, self._base = shap, base
@@ -282,18 +302,52 @@ class Predictions:
         return self.owner.contract_order(
             objective_matrix(objective, rmst, surv, self.owner.all_times, median))
 
-    def outcomes(self, i: int, j: int) -> dict:
+    def extrapolated_because(self, i: int, j: int) -> list[str]:
+        """Why the prediction of modality ``j`` for row ``i`` extrapolates beyond the training
+        data: key features outside the envelope of the modality's treated patients
+        (:mod:`pipeline.recommender.envelope`), and a propensity below the data-support
+        threshold when the guard is on. Empty: within the support."""
+        why = list(self._extrapolated[i][j]) if self._extrapolated is not None else []
+        if self.support is not None and not self.support[i][j]:
+            why.append(f"estimated propensity {float(self.propensity[i][j]):.3g} below "
+                       f"{self.min_propensity:g} (recommend.min_propensity)")
+        return why
+
+    def outcomes(self, i: int, j: int, forbidden: bool = False) -> dict:
+        """The outcome block of modality ``j`` for row ``i`` (``ModalityAssessment.outcomes``).
+
+        ``p_response`` is None, with ``response_note`` saying why, when the modality is
+        ``forbidden`` or its response is not applicable (not assessed in its training
+        patients, e.g. resection and transplant, where the tumour is removed rather than
+        graded). ``response_basis``: ``model`` (patient-level), ``rate`` (the modality's
+        response rate, the same for every patient: too few labels for a model) or
+        ``not_applicable``. ``extrapolated`` (None: not checked) and ``extrapolated_because`` mark a
+        prediction outside the training data's support.
+        """
         o = self.owner
         c = self._cols[j]
         if c < 0:
             return {"survival": dict.fromkeys(self._keys), "median_os_months": None,
                     "median_reached": None, "rmst_months": None, "rmst_interval_months": None,
                     "rmst_horizon_months": o.horizon, "interval_level": o.level,
-                    "p_response": None, "note": "modality not observed in training: no model"}
+                    "p_response": None, "note": "modality not observed in training: no model",
+                    "response_applicable": False, "response_basis": None,
+                    "response_note": "no model",
+                    "extrapolated": None, "extrapolated_because": []}
         med = self._median[i][c]
         lo, hi = self._lo[i][c], self._hi[i][c]
         p = self._p[i][c]
         reached = math.isfinite(med)
+        applicable = p == p
+        note = None
+        if forbidden:
+            p, note = float("nan"), "not shown: the modality is forbidden for this patient"
+        elif not applicable:
+            note = ("not applicable: response was not assessed in enough of the training "
+                    "patients who received this modality (mRECIST grades viable tumour; "
+                    "after resection or transplant the tumour is removed)")
+        checked = self._extrapolated is not None or self.support is not None
+        why = self.extrapolated_because(i, j) if checked else []
         return {
             "survival": dict(zip(self._keys, self._report[i][c], strict=True)),
             "median_os_months": med if reached else None,
@@ -303,6 +357,11 @@ class Predictions:
             "rmst_horizon_months": o.horizon,
             "interval_level": o.level,
             "p_response": None if p != p else p,
+            "response_applicable": bool(applicable),
+            "response_basis": o.response_basis[j],
+            "response_note": note,
+            "extrapolated": bool(why) if checked else None,
+            "extrapolated_because": why,
         }
 
     def curve(self, i: int, j: int) -> dict:
@@ -335,38 +394,3 @@ def _plain(value):
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
-
-
-def contrast_block(owner: OutcomePredictor, pred: Predictions, rows: list[int], a: str, b: str,
-                   derived_rows: list) -> list[dict]:
-    """The SHAP contrast of ``a`` vs ``b`` for each of ``rows`` (JSON-ready dicts)."""
-    values, base, unit = owner.contrast_values(pred, rows, a, b)
-    names = list(values.columns)
-    arr = values.to_numpy()
-    out = []
-    for r in range(arr.shape[0]):
-        row = arr[r]
-        top = np.argsort(-np.abs(row), kind="stable")[: owner.top]
-        factors = []
-        for g in top:
-            name = names[g]
-            value = f"{a} vs {b}" if name == MODALITY_GROUP else _plain(
-                derived_rows[r].get(name))
-            factors.append(Factor(name, owner.labels.get(name, name), value,
-                                  float(row[g])).to_dict())
-        shown = float(row[top].sum())
-        total = float(row.sum())
-        out.append({
-            "a": a, "b": b,
-            "unit": (f"{unit} ({a} minus {b})" if "cumulative hazard" in unit
-                     else f"{unit} (margin of {a} minus margin of {b})"),
-            "direction": (f"Negative values favour {a} (lower predicted hazard of death "
-                          f"under {a} than under {b}); positive values favour {b}."
-                          if "hazard" in unit else
-                          f"Positive values favour {a} (longer predicted survival)."),
-            "base_value": float(base[r]),
-            "difference": float(base[r] + total),
-            "factors": factors,
-            "other_factors": total - shown,
-        })
-    return out

@@ -22,6 +22,21 @@ from pipeline.recommender.recommendation import REFER_MDT
 from pipeline.recommender.request import OBJECTIVES
 
 
+def indication_tiers(assessments: list, consider_not_indicated: bool = False) -> np.ndarray:
+    """(n, M) tier of every modality: 0 indicated, 1 acceptable, 2 not indicated.
+
+    With ``consider_not_indicated`` the not-indicated modalities join the acceptable tier (1).
+    """
+    tiers = np.ones((len(assessments), len(MODALITIES)), np.int8)
+    index = {m: j for j, m in enumerate(MODALITIES)}
+    for i, a in enumerate(assessments):
+        if a.indicated:
+            tiers[i, [index[m] for m in a.indicated]] = 0
+        if a.not_indicated and not consider_not_indicated:
+            tiers[i, [index[m] for m in a.not_indicated]] = 2
+    return tiers
+
+
 def exclusions(params, prefs, too_few_treated) -> list[tuple[str, ...]]:
     """Per modality (contract order) the reasons that exclude it for every patient of a
     request: ``declined`` (the preferences), ``above_cost_ceiling`` (``recommend.cost_tiers``
@@ -95,52 +110,63 @@ class Ranking:
                     self.unsupported, self.aside, strict=True)]
 
 
-def rank_matrix(scores: np.ndarray, rmst: np.ndarray, forbidden: np.ndarray, why_not: list,
-                has_model, support: np.ndarray | None = None) -> Ranking:
+def rank_matrix(scores: np.ndarray, rmst: np.ndarray, forbidden: np.ndarray,
+                tiers: np.ndarray, why_not: list, has_model,
+                support: np.ndarray | None = None) -> Ranking:
     """Rank the modalities of every row (the one implementation behind ``recommend()``,
     ``recommend_batch()`` and the columnar ``recommend_table()``).
 
-    Candidates are not ``forbidden`` (n, modalities), not excluded by ``why_not`` (declined,
-    above the cost ceiling, too few treated: per modality) and have a model. When ``support``
-    is given, a modality whose propensity is below the threshold is ``unsupported`` (its
-    predicted outcome is an extrapolation); while a supported candidate remains, the
-    unsupported ones are ``set aside``: not candidates, ordered after every candidate (the
-    fallback if the candidates were declined). When none is supported, the unsupported ones are
-    the candidates. ``order``: the candidates best first, then the set-aside ones; within each,
-    by objective (higher first; NaN last), RMST, contract order.
+    Candidates are not ``forbidden`` (n, modalities), not of indication tier 2 (``tiers``, see
+    :func:`indication_tiers`: 0 indicated, 1 acceptable, 2 not indicated and not considered),
+    not excluded by ``why_not`` (declined, above the cost ceiling, too few treated: per
+    modality) and have a model. Indicated candidates rank before acceptable ones, whatever the
+    predictions. When ``support`` is given, a modality whose propensity is below the threshold
+    is ``unsupported`` (its predicted outcome is an extrapolation); while a supported candidate
+    of the same indication tier remains, the unsupported ones of that tier are ``set aside``:
+    not candidates, ordered after the tier's candidates (the fallback if they were declined).
+    When none of a tier is supported, its unsupported ones are its candidates. ``order``: by
+    tier (indicated, acceptable), then the candidates before the set-aside ones, then by
+    objective (higher first; NaN last), RMST, contract order. Vectorised over the rows.
     """
     n, M = scores.shape
     has_model = np.asarray(has_model, bool)
     ok = np.array([not why for why in why_not]) & has_model
-    cand = ok[None, :] & ~forbidden
+    cand = ok[None, :] & ~forbidden & (tiers < 2)
     unsupported = aside = np.zeros((n, M), bool)
     if support is not None:
         unsupported = cand & ~support
-        aside = unsupported & (cand & support).any(axis=1)[:, None]
+        covered = np.zeros((n, M), bool)
+        for t in (0, 1):
+            in_tier = tiers == t
+            covered |= in_tier & (cand & support & in_tier).any(axis=1)[:, None]
+        aside = unsupported & covered
     primary = np.where(np.isnan(scores), -np.inf, scores)
     secondary = np.where(np.isnan(rmst), -np.inf, rmst)
-    order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary, aside),
-                       axis=-1)
+    order = np.lexsort((np.broadcast_to(np.arange(M), (n, M)), -secondary, -primary, aside,
+                        tiers), axis=-1)
     ranked = np.take_along_axis(cand, order, axis=1)
     bit = {c: 1 << k for k, c in enumerate(REASON_CODES)}
     fixed = np.array([sum(bit[c] for c in why) | (0 if model else bit["no_model"])
                       for why, model in zip(why_not, has_model, strict=True)], np.int64)
     codes = (np.where(forbidden, bit["forbidden"], 0) | fixed[None, :]
+             | np.where(tiers == 2, bit["not_indicated"], 0)
              | np.where(aside, bit["low_data_support"], 0))
     return Ranking(scores, order, ranked, unsupported, aside, codes)
 
 
 def rank_candidates(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list,
-                    has_model: list, support: np.ndarray | None = None
+                    has_model: list, support: np.ndarray | None = None,
+                    consider_not_indicated: bool = False
                     ) -> list[tuple[list, list, set, set]]:
     """Per row: (objective scores, order, unsupported indices, set-aside indices): the
     :func:`rank_matrix` of rule assessments, as python containers."""
-    return rank_matrix(scores, rmst, forbidden_matrix(assessments), why_not, has_model,
-                       support).plans()
+    return rank_matrix(scores, rmst, forbidden_matrix(assessments),
+                       indication_tiers(assessments, consider_not_indicated), why_not,
+                       has_model, support).plans()
 
 
-REASON_CODES = ("forbidden", "declined", "above_cost_ceiling", "no_model", "too_few_treated",
-                "low_data_support")
+REASON_CODES = ("forbidden", "not_indicated", "declined", "above_cost_ceiling", "no_model",
+                "too_few_treated", "low_data_support")
 """Why a modality is not a candidate, in the order they are listed."""
 
 
@@ -159,7 +185,8 @@ def _reason(code: str, text: str) -> MappingProxyType:
 def not_candidate_reasons(codes, *, ruleset: str = "", forbid_ids=(), cost_tier: str = "",
                           ceiling: str | None = None, propensity: float | None = None,
                           min_propensity: float | None = None, n_treated: int | None = None,
-                          min_treated: int | None = None) -> tuple:
+                          min_treated: int | None = None, not_indicated_because: str = ""
+                          ) -> tuple:
     """One read-only ``{"code", "reason"}`` per code of :data:`REASON_CODES` in ``codes``:
     the machine code and a sentence for the reader."""
     out = []
@@ -169,6 +196,11 @@ def not_candidate_reasons(codes, *, ruleset: str = "", forbid_ids=(), cost_tier:
         if code == "forbidden":
             text = f"forbidden by {ruleset}" + (f" ({', '.join(forbid_ids)})" if forbid_ids
                                                 else "")
+        elif code == "not_indicated":
+            text = (f"not indicated by {ruleset}"
+                    + (f" ({not_indicated_because})" if not_indicated_because else "")
+                    + "; recommended only if the request asks to consider not-indicated options "
+                    "(consider_not_indicated)")
         elif code == "declined":
             text = "declined by the patient (excluded_modalities)"
         elif code == "above_cost_ceiling":
@@ -209,7 +241,8 @@ def describe_objective(objective: str, horizon: float) -> str:
 
 
 def summary_message(best, items, ranked, objective, scores, assessment, flags, horizon,
-                    min_propensity: float | None = None, runner: str | None = None) -> str:
+                    min_propensity: float | None = None, runner: str | None = None,
+                    consider_not_indicated: bool = False) -> str:
     """The recommendation in one paragraph: what, why, and what was set aside.
 
     ``ranked``: the candidates (indices into ``items``), best first. ``min_propensity`` is the
@@ -219,6 +252,7 @@ def summary_message(best, items, ranked, objective, scores, assessment, flags, h
     if best is None:
         why = []
         for kind, test in (("forbidden", lambda a: a.eligibility == "forbidden"),
+                           ("not indicated", lambda a: "not_indicated" in a.excluded_because),
                            ("declined", lambda a: "declined" in a.excluded_because),
                            ("above the cost ceiling",
                             lambda a: "above_cost_ceiling" in a.excluded_because),
@@ -235,16 +269,43 @@ def summary_message(best, items, ranked, objective, scores, assessment, flags, h
     shown = ("not reached" if not np.isfinite(value) else
              f"{value:.1f} months" if unit == "months" else f"{value:.2f}")
     guarded = min_propensity is not None
-    supported = guarded and all(items[k].data_support for k in ranked)
-    why = f"not forbidden by {assessment.ruleset}, affordable, not declined"
+    grade = items[j].indication
+    pool = [k for k in ranked if items[k].indication == grade
+            or (grade != "indicated" and items[k].indication != "indicated")]
+    supported = guarded and all(items[k].data_support for k in pool)
+    where = f"stage {assessment.stage} of {assessment.ruleset}"
+    kind = {"indicated": f"indicated at {where}",
+            "acceptable": f"acceptable alternatives at {where}"}.get(
+        grade, f"acceptable or considered alternatives at {where}")
+    why = "not forbidden, affordable, not declined"
     if supported:
         why += ", supported by data"
-    if len(ranked) == 1:
-        text = (f"{MODALITY_LABELS[best]} is the only candidate modality ({why}); predicted "
-                f"{desc}: {shown}.")
+    lead = ""
+    if grade != "indicated":
+        lead = "No indicated modality is a candidate for this patient. "
+    if len(pool) == 1:
+        text = (f"{lead}{MODALITY_LABELS[best]} is the only candidate among the modalities "
+                f"{kind} ({why}); predicted {desc}: {shown}.")
     else:
-        text = (f"{MODALITY_LABELS[best]} has the best predicted {desc} ({shown}) among the "
-                f"{len(ranked)} candidate modalities ({why}).")
+        text = (f"{lead}{MODALITY_LABELS[best]} has the best predicted {desc} ({shown}) among the "
+                f"{len(pool)} candidate modalities {kind} ({why}).")
+    if grade == "not_indicated":
+        text += (f" {best} is not indicated for this patient "
+                 f"({assessment.not_indicated_because(best)}): it is recommended only because "
+                 "the request asked to consider not-indicated options (consider_not_indicated).")
+    others = len(ranked) - len(pool)
+    if others > 0:
+        text += (f" {others} acceptable alternative{' ranks' if others == 1 else 's rank'} "
+                 "after the indicated options.")
+    skipped = [a.modality for a in items if "not_indicated" in a.excluded_because]
+    if skipped:
+        text += (f" Not indicated, so not considered: {', '.join(skipped)} "
+                 "(consider_not_indicated to consider them).")
+    considered = [a.modality for a in items if a.indication == "not_indicated"
+                  and a.eligibility != "forbidden" and consider_not_indicated]
+    if considered and grade != "not_indicated":
+        text += (" Not-indicated options considered at the request's asking: "
+                 f"{', '.join(considered)}.")
     aside = [a.modality for a in items if "low_data_support" in a.excluded_because]
     if aside:
         text += (f" Set aside for low data support (estimated propensity below "
@@ -265,6 +326,11 @@ def summary_message(best, items, ranked, objective, scores, assessment, flags, h
     if decided:
         text += (" Flagged for the MDT: " + ", ".join(f["rule_id"] for f in decided)
                  + " (see flags).")
+    required = items[j].required_actions
+    if required:
+        text += (" Required with it: " + "; ".join(
+            r["message"] if not r.get("missing") else f"check {', '.join(r['missing'])}"
+            for r in required) + " (see required_actions).")
     return text + missing_inputs_sentence(assessment)
 
 

@@ -1,7 +1,8 @@
 """What a recommendation is: frozen dataclasses with a JSON-safe ``to_dict()``.
 
-* :class:`ModalityAssessment` is everything known about one modality for one patient: eligibility
-  and rule hits, exclusion by preference, cost tier, predicted outcomes, SHAP factors, curve.
+* :class:`ModalityAssessment` is everything known about one modality for one patient: eligibility,
+  indication and rule hits, required actions, exclusion by preference, cost tier, predicted
+  outcomes, SHAP factors, curve.
 * :class:`Recommendation` is the whole answer, one :class:`ModalityAssessment` per modality of
   the contract, in contract order.
 """
@@ -88,7 +89,9 @@ class ModalityAssessment:
     hits : tuple of dict
         Rule hits on this modality (rule_id, effect, message, reference, evidence, missing).
     excluded_because : tuple of str
-        Why the modality is not a candidate although not forbidden: ``declined``,
+        Why the modality is not a candidate although not forbidden: ``not_indicated`` (graded
+        not indicated by the rule set and not considered: ``consider_not_indicated``),
+        ``declined``,
         ``above_cost_ceiling``, ``no_model`` (never seen in training), ``too_few_treated``
         (fewer training patients than ``recommend.min_treated_patients``),
         ``low_data_support`` (set aside by the data-support guard).
@@ -108,13 +111,23 @@ class ModalityAssessment:
     outcomes : dict
         ``survival`` {months: probability}, ``median_os_months`` (None = not reached within the
         model's follow-up), ``rmst_months`` with ``rmst_interval_months`` [low, high] at
-        ``rmst_horizon_months``, ``p_response`` (objective response, mRECIST CR/PR).
+        ``rmst_horizon_months``, ``p_response`` (objective response, mRECIST CR/PR; None with
+        ``response_note`` when forbidden or not applicable, ``response_applicable``,
+        ``response_basis``), ``extrapolated`` with ``extrapolated_because`` (the patient is
+        outside the training data of the modality: :mod:`pipeline.recommender.envelope`).
     score : float
         Value of the ranking objective (higher is better).
     factors : tuple of Factor
         Top SHAP factors of this modality's survival prediction (empty when explain=False).
     curve : dict
         ``months`` and ``survival`` lists (about 25 points to 60 months) for plotting.
+    indication : str
+        ``indicated``, ``acceptable`` or ``not_indicated`` for this patient by the rule set
+        (stage table and ``not_indicated`` rules); indicated candidates rank first.
+    required_actions : tuple of dict
+        The ``require`` hits on this modality: co-treatments and prerequisites to arrange before
+        or with it (rule_id, effect, message = the action, reference, evidence, missing). Not
+        vetoes.
     """
 
     modality: str
@@ -131,6 +144,8 @@ class ModalityAssessment:
     factors: tuple = ()
     factors_base_value: float | None = None
     curve: Mapping = field(default_factory=dict)
+    indication: str = "acceptable"
+    required_actions: tuple = ()
 
     @classmethod
     def assemble(cls, **values) -> ModalityAssessment:
@@ -149,6 +164,8 @@ class ModalityAssessment:
             "modality": self.modality,
             "label": self.label,
             "eligibility": self.eligibility,
+            "indication": self.indication,
+            "required_actions": [dict(h) for h in self.required_actions],
             "hits": [dict(h) for h in self.hits],
             "excluded_because": list(self.excluded_because),
             "cost_tier": self.cost_tier,
@@ -196,13 +213,23 @@ class Recommendation:
     modalities : tuple of ModalityAssessment
         Every modality of the contract, in contract order.
     contrast : dict or None
-        SHAP explanation of recommended versus runner-up: the difference of their margins
-        decomposed over contract fields (``factors``), with its unit.
+        Explanation of recommended versus runner-up in months of RMST (see
+        :mod:`pipeline.recommender.contrast`): ``difference``, the ``main_effect`` (the
+        average difference between the two options for patients like this), the
+        patient-specific ``factors`` (``months``, and ``shap`` on the margin), the
+        ``noise_factors`` left out as within the bootstrap noise and ``other_factors``.
     guideline : dict
-        Rule set name and version, the patient's stage, the stage's preferred modalities, and
-        whether the recommendation is concordant (in the preferred list).
+        Rule set name and version, the patient's stage, the stage's preferred modalities
+        (indicated, then acceptable), the patient's ``indicated`` / ``acceptable`` /
+        ``not_indicated`` modalities with the citation of the stage table, the recommendation's
+        ``indication`` grade, ``consider_not_indicated`` (from the preferences), and whether
+        the recommendation is concordant (indicated or acceptable, not forbidden).
     flags : tuple of dict
         Rule hits the MDT must see: every review hit on the recommended modality, then warnings.
+    required_actions : tuple of dict
+        Co-treatments and prerequisites the rule set requires for the recommended modality
+        (antiviral therapy, band ligation before bevacizumab, anticoagulant management before a
+        procedure ...): ``require`` hits, never vetoes. Each modality lists its own.
     preferences : Preferences
     shap_unit : str
         Unit of every SHAP value in this recommendation.
@@ -213,6 +240,12 @@ class Recommendation:
     caveat : str
     objective_description : str or None
         The objective in words with its numbers (for example the RMST horizon).
+    equivalence : dict or None
+        Recommended versus runner-up: ``equivalent`` (difference below 0.5 months, or the
+        bootstrap members disagree on their order), ``difference_months``,
+        ``paired_interval_months``, ``interval_overlap``, ``because`` and, when equivalent,
+        ``separated_by`` (guideline preference, cost tier: ``{criterion, favours, reason}``);
+        see :mod:`pipeline.recommender.contrast`. None without a runner-up.
     """
 
     recommended: str | None
@@ -229,6 +262,8 @@ class Recommendation:
     patient_ref: str | None = None
     caveat: str = CAVEAT
     objective_description: str | None = None
+    equivalence: Mapping | None = None
+    required_actions: tuple = ()
 
     def modality(self, name: str) -> ModalityAssessment:
         """The assessment of one modality by name."""
@@ -255,7 +290,9 @@ class Recommendation:
                           "higher_is_better": True},
             "guideline": _clean(self.guideline),
             "flags": [dict(f) for f in self.flags],
+            "required_actions": [dict(a) for a in self.required_actions],
             "contrast": _clean(self.contrast) if self.contrast is not None else None,
+            "equivalence": _clean(self.equivalence) if self.equivalence is not None else None,
             "shap_unit": self.shap_unit,
             "modalities": [m.to_dict() for m in self.modalities],
             "preferences": self.preferences.to_dict(),

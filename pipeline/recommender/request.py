@@ -2,7 +2,8 @@
 
 * :class:`RecommendParams` is the ``recommend:`` section of params.yaml (the trained bundle
   carries a copy in ``settings.json``, so a served model needs no params file).
-* :class:`Preferences` is the patient's request: declined modalities, cost ceiling, objective.
+* :class:`Preferences` is the patient's request: declined modalities, cost ceiling, objective,
+  and whether options the guideline does not indicate are considered.
 * :data:`OBJECTIVES`: the objectives that rank modalities (higher is better for every one).
 """
 
@@ -114,11 +115,18 @@ class Preferences:
         Highest cost tier the patient can afford (low < middle < high); None = no limit.
     objective : str or None
         Ranking objective (None = the default of params.yaml ``recommend.objective``).
+    consider_not_indicated : bool
+        False (default): a modality the rule set grades "not indicated" for the patient (stage
+        indication table or a ``not_indicated`` rule) is never recommended, whatever the model
+        predicts (reason ``not_indicated``). True: such modalities are considered as acceptable
+        alternatives (ranked after the indicated ones, with the acceptable ones) and the output
+        says so. Forbidden modalities are never considered.
     """
 
     excluded_modalities: tuple[str, ...] = ()
     max_cost_tier: str | None = None
     objective: str | None = None
+    consider_not_indicated: bool = False
 
     @classmethod
     def parse(cls, value) -> Preferences:
@@ -129,14 +137,12 @@ class Preferences:
             return value
         if not isinstance(value, Mapping):
             raise InvalidPreferencesError([_problem(
-                "preferences", "a mapping with excluded_modalities, max_cost_tier, objective",
-                type(value).__name__)])
+                "preferences", "a mapping with " + ", ".join(_KEYS), type(value).__name__)])
         problems = []
-        unknown = sorted(map(str, set(value) - {"excluded_modalities", "max_cost_tier",
-                                                "objective"}))
+        unknown = sorted(map(str, set(value) - set(_KEYS)))
         for key in unknown:
-            problems.append(_problem(f"preferences.{key}", "excluded_modalities, max_cost_tier "
-                                     "or objective", "an unknown key"))
+            problems.append(_problem(f"preferences.{key}", ", ".join(_KEYS[:-1]) + " or "
+                                     + _KEYS[-1], "an unknown key"))
         excluded = value.get("excluded_modalities") or ()
         if isinstance(excluded, str):
             excluded = (excluded,)
@@ -163,12 +169,22 @@ class Preferences:
                                       or objective not in OBJECTIVES):
             problems.append(_problem("preferences.objective", "one of " + ", ".join(OBJECTIVES),
                                      repr(objective)))
+        consider = value.get("consider_not_indicated", False)
+        if consider is None:
+            consider = False
+        if not isinstance(consider, bool):
+            problems.append(_problem("preferences.consider_not_indicated", "true or false",
+                                     repr(consider)))
         if problems:
             raise InvalidPreferencesError(problems)
         order = {m: i for i, m in enumerate(MODALITIES)}
         return cls(tuple(sorted(clean, key=order.get)),
-                   tier.strip().lower() if tier else None, objective)
+                   tier.strip().lower() if tier else None, objective, consider)
 
     def to_dict(self) -> dict:
         return {"excluded_modalities": list(self.excluded_modalities),
-                "max_cost_tier": self.max_cost_tier, "objective": self.objective}
+                "max_cost_tier": self.max_cost_tier, "objective": self.objective,
+                "consider_not_indicated": self.consider_not_indicated}
+
+
+_KEYS = ("excluded_modalities", "max_cost_tier", "objective", "consider_not_indicated")

@@ -4,8 +4,11 @@ For every modality of the contract the recommender predicts survival (at the rep
 to the horizon with an interval, median) and the probability of objective response with the
 trained per-modality outcome model, explains the predictions with SHAP in contract terms, and
 applies the guideline rule set as a safety layer. The recommended modality is the candidate (not
-forbidden by the rules, affordable, not declined) with the best predicted outcome by the
-objective; a forbidden modality is never recommended, whatever the preferences.
+forbidden by the rules, affordable, not declined) of the best indication grade (indicated, then
+acceptable) with the best predicted outcome by the objective; a forbidden modality is never
+recommended, whatever the preferences, and a modality the rule set grades not indicated only
+when the request asks to consider such options (``consider_not_indicated``). The co-treatments
+and prerequisites the rules require are listed as required actions.
 
 The patient_id, when given, is never in the output or the logs (a short sha256 reference is).
 The module-level functions users call are in :mod:`pipeline.recommender.api`.
@@ -32,7 +35,8 @@ from features.contract import (
     validate_cohort,
     validate_record,
 )
-from pipeline.recommender.predictions import OutcomePredictor, contrast_block
+from pipeline.recommender.contrast import contrast_block, equivalence, sentences
+from pipeline.recommender.predictions import OutcomePredictor
 from pipeline.recommender.ranking import (
     REASON_CODES,
     derived_records,
@@ -40,6 +44,7 @@ from pipeline.recommender.ranking import (
     exclusions,
     forbidden_matrix,
     hit_dict,
+    indication_tiers,
     not_candidate_reasons,
     rank_matrix,
     reason_codes,
@@ -136,7 +141,9 @@ class Recommender:
             never appears in the output (a short sha256 reference does).
         preferences : mapping or Preferences, optional
             ``excluded_modalities`` (list), ``max_cost_tier`` (low / middle / high),
-            ``objective`` (rmst24, surv12, surv24, median_os; default params.yaml).
+            ``objective`` (rmst24, surv12, surv24, median_os; default params.yaml),
+            ``consider_not_indicated`` (bool, default False: a not-indicated modality is never
+            recommended).
         guideline : str, optional
             Rule set name (cnlc-2024, bclc-2022); default ``recommend.default_guideline``.
         explain : bool, default True
@@ -161,7 +168,8 @@ class Recommender:
         derived = derive(record)
         X = self.bundle.matrix.transform(derived)
         assessment = assess(derived, ruleset)
-        pred = self.predictor.predict(X, explain=explain, intervals=intervals)
+        pred = self.predictor.predict(X, explain=explain, intervals=intervals,
+                                      derived=pd.DataFrame([derived]))
         return self._assemble(pred, X, [derived], [assessment], prefs, [ref])[0]
 
     # --- batch -------------------------------------------------------------------------------
@@ -275,7 +283,7 @@ class Recommender:
         derived = derive(part)
         X = self.bundle.matrix.transform(derived)
         assessments = assess_frame(derived, ruleset)
-        pred = self.predictor.predict(X, explain=explain, intervals=intervals)
+        pred = self.predictor.predict(X, explain=explain, intervals=intervals, derived=derived)
         rows = derived_records(derived) if explain else [{}] * len(part)  # factor values only
         return self._assemble(pred, X, rows, assessments, prefs, refs)
 
@@ -287,8 +295,10 @@ class Recommender:
         objective = prefs.objective or self.params.objective
         why_not = exclusions(self.params, prefs, self.too_few_treated)
         ranking = rank_matrix(pred.score_matrix(objective), pred.rmst,
-                              forbidden_matrix(assessments), why_not,
-                              [pred.has_model(j) for j in range(len(MODALITIES))], pred.support)
+                              forbidden_matrix(assessments),
+                              indication_tiers(assessments, prefs.consider_not_indicated),
+                              why_not, [pred.has_model(j) for j in range(len(MODALITIES))],
+                              pred.support)
         plans = ranking.plans()
         codes = ranking.codes.tolist()
         contrasts: dict[int, dict] = {}
@@ -299,7 +309,8 @@ class Recommender:
                     pairs.setdefault((MODALITIES[ranked[0]], MODALITIES[ranked[1]]), []).append(i)
             for (a, b), rows in pairs.items():
                 blocks = contrast_block(self.predictor, pred, rows, a, b,
-                                        [derived[i] for i in rows])
+                                        [derived[i] for i in rows],
+                                        members=pred.rmst_members is not None)
                 contrasts.update(zip(rows, blocks, strict=True))
         return [self._build(i, pred, derived[i], assessments[i], prefs, refs[i], objective,
                             codes[i], plans[i], contrasts.get(i))
@@ -320,6 +331,7 @@ class Recommender:
         for j, m in enumerate(MODALITIES):
             # the reasons of rank_matrix, one order everywhere (REASON_CODES)
             why = reason_codes(codes[j] & ~_FORBIDDEN_BIT)
+            indication = assessment.indication(m)
             eligibility = ("forbidden" if m in assessment.forbidden else
                            "review" if m in assessment.review else "allowed")
             candidate = not codes[j]
@@ -330,9 +342,12 @@ class Recommender:
                 modality=m, label=MODALITY_LABELS[m], eligibility=eligibility,
                 hits=tuple(hits_by_modality[m]), excluded_because=why,
                 cost_tier=self.params.cost_tiers[m], candidate=candidate,
-                outcomes=pred.outcomes(i, j), score=scores[j], data_support=j not in unsupported,
+                outcomes=pred.outcomes(i, j, eligibility == "forbidden"), score=scores[j],
+                data_support=j not in unsupported,
                 not_candidate_because=reasons, factors=factors, factors_base_value=base,
-                curve=pred.curve(i, j)))
+                curve=pred.curve(i, j), indication=indication,
+                required_actions=tuple(h for h in hits_by_modality[m]
+                                       if h["effect"] == "require")))
         best = MODALITIES[order[0]] if order else None
         # the runner-up: what would be recommended if the patient declined the recommendation
         # (a modality set aside for low data support when it is the only supported candidate)
@@ -342,18 +357,30 @@ class Recommender:
         guideline = {
             "ruleset": assessment.ruleset, "version": assessment.version,
             "stage": assessment.stage, "preferred": list(assessment.preferred),
+            "indicated": _ordered(assessment.indicated, assessment.preferred),
+            "acceptable": _ordered(assessment.acceptable, assessment.preferred),
+            "not_indicated": _ordered(assessment.not_indicated),
+            "indication_reference": assessment.indication_reference,
+            "indication": assessment.indication(best) if best else None,
+            "consider_not_indicated": prefs.consider_not_indicated,
             "concordant": bool(best and assessment.concordant(best)),
             "missing_inputs": assessment.missing_inputs,
         }
         horizon = self.params.rmst_horizon_months
         message = summary_message(best, items, ranked, objective, scores, assessment, flags,
-                                  horizon, pred.min_propensity, runner)
+                                  horizon, pred.min_propensity, runner,
+                                  prefs.consider_not_indicated)
+        required = items[MODALITIES.index(best)].required_actions if best else ()
+        equal = equivalence(pred, i, best, runner, assessment.preferred,
+                            self.params.cost_tiers, assessment.ruleset) if best else None
+        message += sentences(contrast, equal, horizon)
         return Recommendation(
             recommended=best, runner_up=runner, message=message, objective=objective,
             modalities=tuple(items), contrast=contrast, guideline=guideline, flags=flags,
             preferences=prefs, shap_unit=pred.shap_unit,
             versions=dict(self.versions, ruleset=f"{assessment.ruleset} {assessment.version}"),
-            patient_ref=ref, objective_description=describe_objective(objective, horizon))
+            patient_ref=ref, objective_description=describe_objective(objective, horizon),
+            equivalence=equal, required_actions=required)
 
     def _reasons(self, j, why, eligibility, hits, assessment, prefs, pred, i) -> tuple:
         """Why modality ``j`` is not a candidate for row ``i``: (code, sentence) mappings."""
@@ -366,7 +393,15 @@ class Recommender:
             forbid_ids=tuple(h["rule_id"] for h in hits if h["effect"] == "forbid"),
             cost_tier=self.params.cost_tiers[MODALITIES[j]], ceiling=prefs.max_cost_tier,
             propensity=propensity, min_propensity=pred.min_propensity,
-            n_treated=self.n_treated.get(MODALITIES[j]), min_treated=self.params.min_treated_patients)
+            n_treated=self.n_treated.get(MODALITIES[j]), min_treated=self.params.min_treated_patients,
+            not_indicated_because=(assessment.not_indicated_because(MODALITIES[j])
+                                   if "not_indicated" in codes else ""))
+
+
+def _ordered(names, first=()) -> list[str]:
+    """``names`` in the order of ``first`` (the guideline's), then in contract order."""
+    return [m for m in first if m in names] + [m for m in MODALITIES
+                                                if m in names and m not in first]
 
 
 _GC_LOCK = threading.Lock()

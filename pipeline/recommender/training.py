@@ -123,6 +123,19 @@ def guideline_rule_files() -> list[Path]:
     return sorted((Path(guidelines.__file__).parent / "rules").glob("*.yaml"))
 
 
+def support_envelope(train: pd.DataFrame) -> dict:
+    """The key features of the patients who received each modality
+    (:func:`pipeline.recommender.envelope.fit_envelope`), from the derived training frame
+    (derived here when ``train`` holds contract columns only)."""
+    from pipeline.recommender.envelope import ORDINAL, fit_envelope
+
+    if not set(ORDINAL) <= set(train.columns):
+        from features import derive
+
+        train = derive(train).assign(modality=train["modality"].to_numpy())
+    return fit_envelope(train)
+
+
 def training_warnings(train: pd.DataFrame, params: TrainParams) -> list[str]:
     """Plain-language warnings about the training data (size, rare modalities)."""
     out = []
@@ -174,6 +187,7 @@ def train_bundle(train: pd.DataFrame, params: TrainParams, out: str | Path,
         "warnings": warnings,
     }
     settings.update(extra_settings or {})
+    settings["support_envelope"] = support_envelope(train)
     background = background_centroids(X, k=params.background_size, seed=params.seed)
     with io.atomic_dir(out) as tmp:
         save_bundle(tmp, matrix, model, settings, background, guideline_rule_files())

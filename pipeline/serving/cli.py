@@ -4,11 +4,14 @@
 
     hcc validate cohort.csv [--patients-only] [--json]
     hcc recommend patient.json [--guideline NAME] [--decline MODALITY ...] [--max-cost TIER]
-                               [--objective NAME] [--model SOURCE] [--no-explain] [--json]
+                               [--objective NAME] [--consider-not-indicated] [--model SOURCE]
+                               [--no-explain] [--json]
     hcc recommend-batch cohort.csv -o out.jsonl [--model SOURCE] [--no-explain]
+                                   [--consider-not-indicated]
     hcc recommend-batch cohort.parquet -o recs.parquet [--engine spark [--master URL]]
     hcc report patient.json -o report.html [same options as recommend]
-    hcc serve [--port 5000] [--model models:/hcc-recommender@champion]
+    hcc serve [--host 127.0.0.1] [--port 5000] [--model models:/hcc-recommender@champion]
+    hcc tracking-server [--host 127.0.0.1] [--port 5000] [--no-auth] ...  (a team MLflow server)
 
 Exit codes: 0 success; 1 the cohort is rejected (more invalid rows than
 ``validate.max_invalid_share``) or a runtime failure (no trained model ...); 2 invalid input (the
@@ -69,6 +72,8 @@ def _preferences(args, request: dict) -> dict | None:
         prefs["max_cost_tier"] = args.max_cost
     if args.objective:
         prefs["objective"] = args.objective
+    if getattr(args, "consider_not_indicated", False):
+        prefs["consider_not_indicated"] = True
     return prefs or None
 
 
@@ -82,8 +87,15 @@ def _add_request_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cost", choices=COST_TIERS, help="highest cost tier the patient accepts")
     p.add_argument("--objective", help="rmst24 (default from params.yaml), surv12, surv24, "
                    "median_os")
+    _add_consider(p)
     p.add_argument("--model", help="bundle directory or MLflow model URI (default: the bundle "
                    "of the last local `dvc repro`, data/artifacts/recommender)")
+
+
+def _add_consider(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--consider-not-indicated", action="store_true",
+                   help="also consider modalities the guideline does not indicate for the "
+                   "patient (default: never recommended; forbidden ones never are)")
 
 
 def _load(model):
@@ -256,17 +268,26 @@ def serve_command(model: str, port: int, host: str = "127.0.0.1", workers: int =
 
 
 def cmd_serve(args) -> int:
-    """Serve the model on 127.0.0.1 (loopback only); Ctrl-C, SIGTERM or SIGHUP stop the server
-    and every worker (:mod:`pipeline.serving.supervise`)."""
+    """Serve the model on ``--host`` (127.0.0.1 by default; any other address needs a bearer
+    token: :mod:`pipeline.serving.access`); Ctrl-C, SIGTERM or SIGHUP stop the server and every
+    worker (:mod:`pipeline.serving.supervise`)."""
     from pipeline import tracking
+    from pipeline.serving.access import TokenError, token_for_host
     from pipeline.serving.supervise import run_server
 
+    try:
+        token = token_for_host(args.host)
+    except TokenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     env = dict(os.environ)
     # models:/ URIs resolve against the project's tracking store unless one is configured
     env.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri())
-    cmd = serve_command(args.model, args.port, workers=args.workers)
-    print(f"serving {args.model} on http://127.0.0.1:{args.port}/invocations "
-          f"(tracking store {env['MLFLOW_TRACKING_URI']})", file=sys.stderr)
+    cmd = serve_command(args.model, args.port, host=args.host, workers=args.workers)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"serving {args.model} on http://{shown}:{args.port}/invocations "
+          f"({'bearer token required' if token else 'no token: this machine only'}; tracking "
+          f"store {tracking.redact_uri(env['MLFLOW_TRACKING_URI'])})", file=sys.stderr)
     return run_server(cmd, env)
 
 
@@ -311,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decline", nargs="+", metavar="MODALITY", default=[])
     p.add_argument("--max-cost", choices=("low", "middle", "high"))
     p.add_argument("--objective")
+    _add_consider(p)
     p.add_argument("--model", help="bundle directory or MLflow model URI")
     p.add_argument("--no-explain", action="store_true", help="skip SHAP (much faster)")
     p.add_argument("--no-intervals", action="store_true",
@@ -324,12 +346,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the REST endpoint on 127.0.0.1 (MLflow's scoring "
                        "server behind a request guard)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only); any other "
+                   "address needs a bearer token in HCC_SERVE_TOKEN or HCC_SERVE_TOKEN_FILE")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="uvicorn worker processes (default: one per core)")
     p.add_argument("--model", default=DEFAULT_SERVE_MODEL,
                    help=f"MLflow model URI (default {DEFAULT_SERVE_MODEL})")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("tracking-server", help="the team's MLflow tracking server: PostgreSQL "
+                       "backend, served artifacts, users and permissions (make server)")
+    from pipeline.serving import tracking_server
+
+    tracking_server.add_arguments(p)
+    p.set_defaults(func=tracking_server.run)
     return parser
 
 

@@ -147,13 +147,15 @@ def response_figure(d: dict) -> str:
         if p is None or r == "forbidden":
             why = "forbidden" if r == "forbidden" else (
                 "no model" if "no_model" in (m.get("excluded_because") or ()) else
-                "not assessed")
+                "not applicable")
             ax.text(0.005, k, f"n/a ({why})", va="center", ha="left", fontsize=FONT["small"],
                     color="#616161", style="italic")
             continue
         colour = HIGHLIGHT.get(r, "#90a4ae")
         ax.barh(k, p, color=colour, alpha=1.0 if r != "not a candidate" else 0.55, height=0.7)
-        ax.text(p + 0.01, k, f"{p:.2f}", va="center", ha="left", fontsize=FONT["small"])
+        rate = m["outcomes"].get("response_basis") == "rate"  # the same for every patient
+        ax.text(p + 0.01, k, f"{p:.2f}" + (" (modality rate)" if rate else ""), va="center",
+                ha="left", fontsize=FONT["small"])
     ax.set_yticks(range(len(mods)), [m["label"] + {"recommended": " (recommended)",
                                                    "runner-up": " (runner-up)"}.get(
                                                        role(m, d), "") for m in mods],
@@ -178,16 +180,22 @@ def value_text(value) -> str:
 
 
 def waterfall_figure(contrast: dict) -> str:
-    """SHAP waterfall of margin(A) - margin(B): base, one bar per contract field, the rest."""
+    """Waterfall of the contrast of A against B: in months of RMST (from 0: the main effect,
+    one bar per patient factor, the rest; ends at the RMST difference), or for a contrast
+    serialised before months existed, SHAP on the margin (base, fields, the rest)."""
     plt = pyplot()
     factors = contrast["factors"]
     labels = [_short(f"{f['label']} = {value_text(f['value'])}") for f in factors]
-    values = [f["shap"] for f in factors]
+    months = "main_effect" in contrast  # months of RMST: start at 0, the main effect first
+    values = [f["months"] if months else f["shap"] for f in factors]
+    if months:
+        labels.insert(0, _short("main effect: the average difference for patients like this"))
+        values.insert(0, contrast["main_effect"]["months"])
     rest = contrast.get("other_factors") or 0.0
     if abs(rest) > 0:
         labels.append("all other fields")
         values.append(rest)
-    base = contrast.get("base_value") or 0.0
+    base = 0.0 if months else contrast.get("base_value") or 0.0
     fig, ax = plt.subplots(figsize=(8.6, 0.62 * len(values) + 1.8))
     hazard = "hazard" in contrast["unit"]  # hazard: negative favours A; survival time: positive
     start, ends = base, [base]
@@ -207,12 +215,14 @@ def waterfall_figure(contrast: dict) -> str:
     ax.tick_params(axis="x", labelsize=FONT["ticks"])
     ax.axvline(base, color="#555", linewidth=1.2, linestyle=":")
     ax.axvline(start, color="#000", linewidth=1.4)
-    ax.set_xlabel(f"{contrast['unit']}\ndotted: base value {base:+.3f}; solid: this patient "
+    ax.set_xlabel(f"{contrast['unit']}\ndotted: {'0' if months else 'base value'} "
+                  f"{base:+.3f}; solid: this patient "
                   f"{start:+.3f}; green favours {contrast.get('a', 'A')}, red "
                   f"{contrast.get('b', 'B')}",
                   fontsize=FONT["axes"])
     ax.grid(axis="x", alpha=0.3)
-    return png(fig, f"SHAP contrast of {contrast.get('a')} against {contrast.get('b')}")
+    return png(fig, f"{'Months' if months else 'SHAP'} contrast of {contrast.get('a')} "
+                    f"against {contrast.get('b')}")
 
 
 def _short(text: str, width: int = 44) -> str:

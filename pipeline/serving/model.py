@@ -27,8 +27,9 @@ lost) plus ``invalid_rows``. With ``params={"errors": "report"}`` the same resul
 200. A request with only valid rows always gets HTTP 200 ``{"predictions": [...]}``.
 
 Request-level params (all optional): ``guideline`` (rule set name), ``excluded_modalities``
-(list), ``max_cost_tier``, ``objective``, ``explain`` (SHAP, default true), ``intervals``
-(bootstrap RMST interval, default true), ``errors``, ``output`` and ``threads``.
+(list), ``max_cost_tier``, ``objective``, ``consider_not_indicated`` (default false: a modality
+the rule set grades not indicated is never recommended), ``explain`` (SHAP, default true),
+``intervals`` (bootstrap RMST interval, default true), ``errors``, ``output`` and ``threads``.
 
 Columnar output (``params={"output": "table"}``, for batch engines such as Spark): a DataFrame,
 one row per input row in row order, with typed columns instead of nested dicts: the wide table
@@ -110,6 +111,8 @@ def _request(params) -> tuple[dict, bool, str]:
     for key in ("max_cost_tier", "objective"):
         if params.get(key):
             prefs[key] = params[key]
+    if params.get("consider_not_indicated"):
+        prefs["consider_not_indicated"] = params["consider_not_indicated"]
     guideline = params.get("guideline") or None
     explain = params.get("explain", True)
     intervals = params.get("intervals", True)

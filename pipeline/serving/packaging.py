@@ -56,6 +56,7 @@ def params_schema():
         ParamSpec("excluded_modalities", "string", [], shape=(-1,)),
         ParamSpec("max_cost_tier", "string", ""),
         ParamSpec("objective", "string", ""),
+        ParamSpec("consider_not_indicated", "boolean", False),
         ParamSpec("explain", "boolean", True),
         ParamSpec("intervals", "boolean", True),
         ParamSpec("errors", "string", "raise"),

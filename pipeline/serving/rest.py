@@ -15,7 +15,15 @@ tests found (tests/serving/test_robustness_rest.py):
 * last line of defence: an error response (4xx/5xx) that would contain a patient_id of the
   request is replaced by a generic error of the same status.
 
-Run it with ``hcc serve`` or ``python -m pipeline.serving.rest --model URI [--port P] [--workers N]``.
+Access (:mod:`pipeline.serving.token`): the server binds to 127.0.0.1 by default. Bound to any
+other address it needs a bearer token (``HCC_SERVE_TOKEN`` or the file in
+``HCC_SERVE_TOKEN_FILE``) and refuses to start without one; a configured token is enforced on
+every address. Every route but ``GET /ping`` and ``GET /health`` (liveness probes) then needs
+``Authorization: Bearer <token>``; a request without it or with a wrong one gets HTTP 401 before
+its body is read, and the answer echoes nothing of the request.
+
+Run it with ``hcc serve`` or ``python -m pipeline.serving.rest --model URI [--host H] [--port P]
+[--workers N]``.
 """
 
 from __future__ import annotations
@@ -25,6 +33,14 @@ import gc
 import json
 import os
 import sys
+
+from pipeline.serving.access import (
+    OPEN_PATHS,
+    BearerGuard,
+    TokenError,
+    configured_token,
+    token_for_host,
+)
 
 MODEL_PATH_ENV = "HCC_SERVE_MODEL_PATH"
 MAX_BODY_ENV = "HCC_SERVE_MAX_BODY_MB"
@@ -210,6 +226,9 @@ def create_app():
     specs = {p.name: p for p in params.params} if params is not None else {}
     max_mb = float(os.environ.get(MAX_BODY_ENV) or _DEFAULT_MAX_BODY_MB)
     app = RequestGuard(scoring_server.init(model), specs, int(max_mb * 1024 * 1024))
+    token = configured_token()  # main() checked it; a worker reads the same variables
+    if token is not None:
+        app = BearerGuard(app, token)
     # The model, MLflow and the web stack live as long as the process: move them out of the
     # cyclic collector's generations, whose full passes re-traversed them all during requests
     # (measured, 8 clients: p99 290-310 ms with, 170-200 ms without those pauses).
@@ -224,16 +243,25 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.serving.rest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model URI or local model directory")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1; any other needs a token)")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
+    try:
+        token = token_for_host(args.host)
+    except TokenError as exc:  # before any download or bind
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     import mlflow
     import uvicorn
 
     local = args.model if os.path.isdir(args.model) else \
         mlflow.artifacts.download_artifacts(artifact_uri=args.model)
     os.environ[MODEL_PATH_ENV] = str(local)
+    if token is not None:
+        print(f"bearer token required on every route but {', '.join(sorted(OPEN_PATHS))}",
+              file=sys.stderr)
     uvicorn.run("pipeline.serving.rest:create_app", factory=True, host=args.host, port=args.port,
                 workers=max(1, int(args.workers)), log_level="info")
     return 0

@@ -100,7 +100,9 @@ def request_params(guideline=None, preferences=None, *, explain: bool = False,
     prefs = dict(preferences or {})
     return {"guideline": guideline or "", "max_cost_tier": prefs.get("max_cost_tier") or "",
             "excluded_modalities": list(prefs.get("excluded_modalities") or []),
-            "objective": prefs.get("objective") or "", "explain": bool(explain),
+            "objective": prefs.get("objective") or "",
+            "consider_not_indicated": bool(prefs.get("consider_not_indicated")),
+            "explain": bool(explain),
             "intervals": bool(intervals), "errors": "report", "output": "table",
             "threads": MODEL_THREADS}
 

@@ -54,6 +54,12 @@ class BaselineParams:
     long_term_hazard_per_month : hazard of long-term survivors (background + late recurrence).
     long_term_liver_weight : weight of the liver/general log-hazard on that long-term hazard.
     early_death_mean_months : mean time to treatment-related early death.
+    max_log_hazard : ceiling of the progressive-disease log hazard ratio against the reference
+        patient (all prognostic terms, treatment effect and harm together), reached smoothly
+        (:func:`soft_cap`). Without it the additive log hazard of a patient with every adverse
+        factor gave untreated medians of 2-3 days (0.1 months), below anything observed even in
+        BCLC D (about 3 months, clinical-facts §3.6); with it the shortest progressive-disease
+        median is ``reference_median * exp(-max_log_hazard / weibull_shape)``.
     """
 
     reference_median_months: float
@@ -67,8 +73,12 @@ class BaselineParams:
     long_term_hazard_per_month: float
     long_term_liver_weight: float
     early_death_mean_months: float
+    max_log_hazard: float
 
     def __post_init__(self) -> None:
+        if self.max_log_hazard <= 0:
+            raise EffectParamsError(
+                f"baseline.max_log_hazard: expected > 0, got {self.max_log_hazard}")
         if self.cohort_region not in self.region_hazard:
             raise EffectParamsError(
                 f"baseline.cohort_region: expected one of {sorted(self.region_hazard)}, "
@@ -102,11 +112,16 @@ class ModalityEffect:
         the liver: < 1).
     era_applies : whether the era multiplier (subsequent-line therapy) applies.
     orr, orr_terms : probability of objective response (CR or PR, mRECIST) for the reference
-        patient, and indicator -> log-odds shift.
+        patient, and indicator -> log-odds shift. ``None``: response is not graded after this
+        modality (resection, transplant remove the tumour: mRECIST does not apply); such a
+        modality's response is never recorded and its true response probability is NaN.
     cr_share : share of responses that are complete.
     sd_share : share of non-responders with stable disease (rest progressive disease).
     assessed : probability that response is assessed at all.
     pfs_fraction : mean ratio PFS / OS for progressive disease.
+    long_term_hazard_ratio : multiplier of the long-term survivors' hazard (background + late
+        recurrence) after this modality; < 1 after transplant, which replaces the cirrhotic
+        liver where de novo tumours and liver deaths arise.
     """
 
     hazard_ratio: float
@@ -119,14 +134,19 @@ class ModalityEffect:
     cure_terms: dict[str, float]
     liver_weight: float
     era_applies: bool
-    orr: float
+    orr: float | None
     orr_terms: dict[str, float]
     cr_share: float
     sd_share: float
     assessed: float
     pfs_fraction: float
+    long_term_hazard_ratio: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.long_term_hazard_ratio <= 0:
+            raise EffectParamsError(
+                f"effects.*.long_term_hazard_ratio: expected > 0, got "
+                f"{self.long_term_hazard_ratio}")
         for attr in ("hr_terms", "efficacy", "harm", "early_death_terms", "cure_terms",
                      "orr_terms"):
             unknown = sorted(set(getattr(self, attr)) - set(INDICATORS))
@@ -136,6 +156,12 @@ class ModalityEffect:
                     f"pipeline.simulation.population.INDICATORS")
         for attr in ("early_death", "orr", "cr_share", "sd_share", "assessed", "pfs_fraction"):
             value = getattr(self, attr)
+            if value is None and attr == "orr":
+                if self.assessed > 0:
+                    raise EffectParamsError(
+                        f"effects.*.assessed: expected 0 for a modality without response "
+                        f"(orr: null), got {self.assessed}")
+                continue
             if not 0.0 <= value <= 1.0:
                 raise EffectParamsError(
                     f"effects.*.{attr}: expected a probability in [0, 1], got {value}")
@@ -196,6 +222,18 @@ def baseline_parts(pop: dict, state: dict, params: BaselineParams) -> dict[str, 
     return {"tumour": tumour, "liver": liver, "general": general}
 
 
+SOFT_CAP_SHARPNESS = 2.0
+"""Sharpness of :func:`soft_cap` (per log-hazard unit)."""
+
+
+def soft_cap(x: np.ndarray, cap: float) -> np.ndarray:
+    """A smooth ``min(x, cap)``: ``cap - softplus(s (cap - x)) / s`` with ``s`` =
+    :data:`SOFT_CAP_SHARPNESS`. Below ``cap - 2`` it moves ``x`` by less than 0.01; it never
+    exceeds ``cap``."""
+    s = SOFT_CAP_SHARPNESS
+    return cap - np.logaddexp(0.0, s * (cap - np.asarray(x, dtype=float))) / s
+
+
 def _prod_terms(x: dict, terms: dict[str, float], log: bool) -> np.ndarray:
     n = len(next(iter(x.values())))
     acc = np.zeros(n)
@@ -226,7 +264,7 @@ def components(parts: dict, state: dict, effect: ModalityEffect, base: BaselineP
     if effect.era_applies:
         era = np.log(base.era_hazard_per_decade) * max(0.0, year - base.era_reference_year) / 10.0
     lp = parts["tumour"] + effect.liver_weight * parts["liver"] + parts["general"]
-    rate = r_ref * np.exp(lp + log_hr + era) * region_multiplier
+    rate = r_ref * np.exp(soft_cap(lp + log_hr + era, base.max_log_hazard)) * region_multiplier
     survive = np.ones_like(rate) * (1.0 - effect.early_death)
     for name, p in effect.early_death_terms.items():
         survive = survive * np.where(x[name] > 0, 1.0 - p, 1.0)
@@ -236,7 +274,7 @@ def components(parts: dict, state: dict, effect: ModalityEffect, base: BaselineP
     else:
         eta = effect.cure_logit + _prod_terms(x, effect.cure_terms, False)
         cure = (1.0 - early) / (1.0 + np.exp(-eta))
-    mu = base.long_term_hazard_per_month * np.exp(
+    mu = base.long_term_hazard_per_month * effect.long_term_hazard_ratio * np.exp(
         base.long_term_liver_weight * (effect.liver_weight * parts["liver"] + parts["general"]))
     return Components(early, cure, mu, rate, k, base.early_death_mean_months)
 
@@ -279,8 +317,11 @@ def median(c: Components, horizon: float) -> np.ndarray:
 
 
 def response_probability(state: dict, effect: ModalityEffect) -> np.ndarray:
-    """Probability of objective response (CR or PR by mRECIST) for every patient."""
+    """Probability of objective response (CR or PR by mRECIST) for every patient; NaN for a
+    modality whose response is not graded (``orr`` None)."""
     x = state["x"]
+    if effect.orr is None:
+        return np.full(len(next(iter(x.values()))), np.nan)
     eta = np.log(effect.orr / (1.0 - effect.orr)) + _prod_terms(x, effect.orr_terms, False)
     return 1.0 / (1.0 + np.exp(-eta))
 

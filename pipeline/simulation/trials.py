@@ -53,6 +53,7 @@ class Figure:
     at: float | None = None
     note: str = ""
     bclc: str | None = None  # evaluate on this BCLC stage of the trial population only
+    subgroup: str | None = None  # evaluate on this subgroup (a key of SUBGROUPS) only
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,24 @@ def _not_early(p, s):
     return (p["tumor_count"] >= 2) | (p["tumor_max_diameter_cm"] > 5)
 
 
+SUBGROUPS: dict[str, Callable[[dict, dict], np.ndarray]] = {
+    "Vp3": lambda p, s: s["pvtt_grade"] == 3,
+}
+"""Named subgroups a :class:`Figure` may be evaluated on (``Figure.subgroup``)."""
+
+
+def _within_milan(p, s):
+    return s["x"]["within_milan"] > 0
+
+
 _WEST = {"hbv": 0.18, "hcv": 0.30, "hbv_hcv": 0.02, "alcohol": 0.27, "masld": 0.13, "other": 0.10}
 _IMBRAVE = {"hbv": 0.47, "hcv": 0.21, "hbv_hcv": 0.01, "alcohol": 0.13, "masld": 0.10, "other": 0.08}
 _MED, _HR, _ORR, _SURV = "median", "hr", "orr", "surv"
 
 
-def _med(arm, value, note="", bclc=None, tol=None):
-    return Figure(_MED, arm, value, tol or max(2.0, 0.25 * value), note=note, bclc=bclc)
+def _med(arm, value, note="", bclc=None, tol=None, subgroup=None):
+    return Figure(_MED, arm, value, tol or max(2.0, 0.25 * value), note=note, bclc=bclc,
+                  subgroup=subgroup)
 
 
 TRIALS: tuple[Trial, ...] = (
@@ -112,12 +124,14 @@ TRIALS: tuple[Trial, ...] = (
           lambda p, s: _cp_a(p, s) & (p["ecog"] <= 2) & _advanced(p, s), 0.0, 2006,
           Arm("sorafenib", "targeted"), Arm("placebo", "supportive_care"),
           (_med("placebo", 7.9), _med("sorafenib", 10.7),
-           Figure(_HR, "sorafenib", 0.69, 0.12)),
+           Figure(_HR, "sorafenib", 0.69, 0.12),
+           Figure(_ORR, "placebo", 0.01, 0.03, note="PR; no treatment")),
           etiology_shares=_WEST, bclc_c_share=0.82),
     Trial("Asia-Pacific", "Cheng Lancet Oncol 2009; clinical-facts §3.1 [C]",
           lambda p, s: _cp_a(p, s) & (p["ecog"] <= 2) & _advanced(p, s), 1.0, 2006,
           Arm("sorafenib", "targeted"), Arm("placebo", "supportive_care"),
-          (_med("placebo", 4.2), _med("sorafenib", 6.5), Figure(_HR, "sorafenib", 0.68, 0.12)),
+          (_med("placebo", 4.2), _med("sorafenib", 6.5), Figure(_HR, "sorafenib", 0.68, 0.12),
+           Figure(_ORR, "placebo", 0.013, 0.03, note="PR; no treatment")),
           bclc_c_share=0.95),
     Trial("EACH", "Qin JCO 2013; clinical-facts §3.1, §2.8 [C]",
           lambda p, s: (s["cp_points"] <= 7) & (p["ecog"] <= 1) & _advanced(p, s)
@@ -157,7 +171,10 @@ TRIALS: tuple[Trial, ...] = (
           & (s["pvtt_grade"] < 4) & (p["liver_involvement_pct"] < 50), 1.0, 2015,
           Arm("TACE+RT", "tace_radiotherapy"), Arm("sorafenib", "targeted"),
           (_med("TACE+RT", 55.0 / 4.345), _med("sorafenib", 43.0 / 4.345),
-           Figure(_ORR, "TACE+RT", 0.333, 0.10, note="24-week ORR; RECIST")),
+           Figure(_ORR, "TACE+RT", 0.333, 0.10, note="24-week ORR; RECIST"),
+           # Vp3 (first-order branch) patients: START enrolled them with Vp2 and hepatic-vein
+           # invasion and reports no subgroup median, so its overall median is the anchor [U]
+           _med("TACE+RT", 55.0 / 4.345, note="START overall median", subgroup="Vp3")),
           follow_up_months=(36.0, 12.0)),
     Trial("Llovet 2002", "Llovet Lancet 2002; clinical-facts §3.2 [C]",
           # intermediate stage: BCLC B requires ECOG 0 (clinical-facts §1.1)
@@ -197,6 +214,17 @@ TRIALS: tuple[Trial, ...] = (
            Figure(_SURV, "resection", 0.823, 0.10, at=24.0),
            Figure(_SURV, "resection", 0.640, 0.10, at=48.0)),
           follow_up_months=(60.0, 24.0)),
+    # Not randomised: the Milan transplant series (48 cirrhotic patients, Milan 1991-1994),
+    # transplanted within the Milan criteria (the generator's within_milan: one nodule <= 5 cm
+    # or 2-3 nodules <= 3 cm, no vascular invasion or spread). Cirrhosis and a transplant
+    # candidate's condition (ECOG 0-1, age <= 65, no prior transplant) are assumptions [U].
+    Trial("Mazzaferro 1996", "Mazzaferro NEJM 1996; clinical-facts §2.2, §3.4 [C]",
+          lambda p, s: _within_milan(p, s) & (s["x"]["cirrhosis"] > 0) & (p["ecog"] <= 1)
+          & (p["age_years"] <= 65) & (s["x"]["prior_lt"] == 0), 0.0, 1993,
+          Arm("transplant", "transplant"), Arm("transplant", "transplant"),
+          (Figure(_SURV, "transplant", 0.85, 0.10, at=48.0,
+                  note="within Milan criteria"),),
+          etiology_shares=_WEST, follow_up_months=(48.0, 12.0)),
     # Natural history (not a trial): untreated patients of all stages, Italy.
     Trial("ITA.LI.CA untreated", "Giannini Hepatology 2015; clinical-facts §3.6 [C]",
           lambda p, s: np.ones(len(p["ecog"]), dtype=bool), 0.0, 2010,
@@ -330,8 +358,9 @@ def replicate_trial(trial: Trial, params: SyntheticParams, seed: int,
     rows = []
     for fig in trial.figures:
         comp, p_resp = out[fig.arm]
-        if fig.bclc is not None:
-            keep = state["bclc"] == fig.bclc
+        if fig.bclc is not None or fig.subgroup is not None:
+            keep = (state["bclc"] == fig.bclc if fig.bclc is not None
+                    else SUBGROUPS[fig.subgroup](pop, state))
             comp = Components(comp.early[keep], comp.cure[keep], comp.mu[keep], comp.rate[keep],
                               comp.shape, comp.early_mean)
             p_resp = p_resp[keep]
@@ -339,6 +368,8 @@ def replicate_trial(trial: Trial, params: SyntheticParams, seed: int,
             sim, metric = _population_median(comp), f"median OS {fig.arm} (months)"
             if fig.bclc is not None:
                 metric = f"median OS {fig.arm} BCLC {fig.bclc} (months)"
+            elif fig.subgroup is not None:
+                metric = f"median OS {fig.arm} {fig.subgroup} (months)"
         elif fig.kind == _SURV:
             sim = float(survival(comp, fig.at).mean())
             metric = f"OS at {fig.at:g} months {fig.arm}"

@@ -191,7 +191,7 @@ def run(args, params: dict) -> dict:
     report = package(args.bundle, args.example, args.metrics, pp)
     from pipeline import tracking
 
-    report["tracking_uri"] = tracking.tracking_uri()
+    report["tracking_uri"] = tracking.redact_uri(tracking.tracking_uri())  # no password
     registry = {k: report.pop(k) for k in REGISTRY_KEYS if k in report}
     io.write_json(args.out, report)
     io.write_json(args.registry, registry)

@@ -112,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     print("  dvc metrics show                     the headline metrics (all: data/reports/metrics.json)")
     print("  make exp                             experiments side by side (dvc exp show, filtered)")
     print("  dvc plots show                       plots as an HTML page (dvc_plots/index.html), offline")
-    print(f"  mlflow ui --backend-store-uri {uri}")
-    print(f"    then open {tracking.ui_url(exp_id)}")
+    if tracking.is_server(uri):  # a team server (hcc tracking-server): its own UI
+        print(f"  open {tracking.ui_url(exp_id, base=uri.rstrip('/'))}")
+    else:
+        print(f"  mlflow ui --backend-store-uri {tracking.redact_uri(uri)}")
+        print(f"    then open {tracking.ui_url(exp_id)}")
     print("                                       runs, params, metrics, images, the model")
     print("  hcc recommend examples/patient_advanced.json   a recommendation for one patient")
-    print(f"  export MLFLOW_TRACKING_URI={uri}")
+    print(f"  export MLFLOW_TRACKING_URI={tracking.redact_uri(uri)}")
     print("                                       plain mlflow (models:/...) from any directory")
     print("=" * 78)
     return 0

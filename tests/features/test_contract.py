@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from contract_records import BASE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,12 +19,6 @@ from features.contract import (
     validate_record,
 )
 
-BASE = dict(
-    age_years=61, sex="male", etiology="hbv", cirrhosis=True, ascites="none",
-    encephalopathy="none", bilirubin_umol_l=18.0, albumin_g_l=39.0, inr=1.1,
-    creatinine_umol_l=75.0, platelets_10e9_l=140.0, afp_ng_ml=350.0, tumor_count=2,
-    tumor_max_diameter_cm=6.5, pvtt="vp2", extrahepatic_spread=False, ecog=1,
-)
 OUTCOME = dict(modality="tace", os_months=14.2, death=True)
 
 

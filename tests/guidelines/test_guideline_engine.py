@@ -138,7 +138,8 @@ def test_assessment_object(baseline):
     assert d["forbidden"] == [m for m in MODALITIES if m in a.forbidden]
     assert d["preferred_allowed"] == preferred_allowed(a)
     assert {h["rule_id"] for h in d["hits"]} == {h.rule_id for h in a.hits}
-    ranks = [("forbid", "review", "warn").index(h.effect) for h in a.hits]
+    ranks = [("forbid", "not_indicated", "review", "require", "warn").index(h.effect)
+             for h in a.hits]
     assert ranks == sorted(ranks)
     for h in a.hits:
         assert h.reference and h.evidence in ("C", "S", "U") and h.rationale

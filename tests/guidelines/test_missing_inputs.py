@@ -101,11 +101,16 @@ def test_a_single_small_nodule_is_not_massive_liver_replacement(name, early):
     for rid in ("tace-massive-liver-replacement", "tace-liver-involvement-over-50",
                 "radiotherapy-liver-involvement-50", "resection-portal-hypertension",
                 "resection-hepatic-vein-or-ivc-thrombus", "transplant-macrovascular-invasion",
-                "ablation-vascular-invasion-or-extrahepatic", "immunotherapy-bleeding-risk"):
+                "ablation-vascular-invasion-or-extrahepatic", "bevacizumab-bleeding-risk"):
         assert rid not in ids, rid
-    # decided from what the patient has: the curative options carry no flag any more
-    assert {"resection", "transplant", "ablation", "radiotherapy"}.isdisjoint(a.review)
-    assert a.review == {"tace", "tace_radiotherapy", "targeted", "immunotherapy", "chemotherapy"}
+    # decided from what the patient has: ablation and radiotherapy carry no flag; surgery only
+    # asks for the history the record lacks (a prior transplant, a recent MI or stroke: 1.2)
+    assert {"ablation", "radiotherapy"}.isdisjoint(a.review)
+    surgery = {f for h in a.hits if {"resection", "transplant"} & set(h.modalities)
+               and h.effect == "review" for f in h.missing}
+    assert surgery == {"prior_liver_transplant", "recent_cardiovascular_event"}
+    assert a.review == {"resection", "transplant", "tace", "tace_radiotherapy", "targeted",
+                        "immunotherapy", "chemotherapy"}
     lenvatinib = next(h for h in a.hits if h.rule_id == "targeted-lenvatinib-exclusions")
     assert lenvatinib.missing == ("bile_duct_invasion",)  # involvement is decided: not asked for
 
@@ -116,7 +121,7 @@ def test_fewer_reviews_caused_only_by_missing_data(name, early, cohort):
     against the same rules without the guards."""
     plain = _unguarded(name)
     assert len(_missing_only(assess(early, plain))) == 9
-    assert len(_missing_only(assess(early, name))) == 5
+    assert len(_missing_only(assess(early, name))) == 7
     before = sum(len(_missing_only(a)) for a in assess_frame(cohort, plain))
     after = sum(len(_missing_only(a)) for a in assess_frame(cohort, name))
     assert after < 0.9 * before, (before, after)
@@ -126,16 +131,20 @@ def test_fewer_reviews_caused_only_by_missing_data(name, early, cohort):
 def test_missing_inputs_summary_of_the_early_patient(name, early):
     a = assess(early, name)
     summary = a.missing_inputs
-    assert summary["reviews"] == ["tace", "tace_radiotherapy", "targeted", "immunotherapy",
-                                  "chemotherapy"]
-    assert summary["fields"][0] == "neutrophils_10e9_l"  # settles the most reviews (3)
+    assert summary["reviews"] == ["resection", "transplant", "tace", "tace_radiotherapy",
+                                  "targeted", "immunotherapy", "chemotherapy"]
+    # settles the most reviews (4: resection, transplant, targeted, immunotherapy)
+    assert summary["fields"][0] == "recent_cardiovascular_event"
     assert set(summary["fields"]) == {
         "neutrophils_10e9_l", "bile_duct_invasion", "hemoglobin_g_l", "autoimmune_disease",
         "prior_liver_transplant", "recent_cardiovascular_event", "on_anticoagulation"}
-    assert summary["hits"] == len([h for h in a.hits if h.missing]) == 9
+    # an undecided required action (anticoagulant management) is not a review
+    assert summary["hits"] == len([h for h in a.hits if h.missing and h.effect == "review"]) == 12
+    assert [h.rule_id for h in a.hits if h.effect == "require"] == [
+        "procedures-anticoagulant-management"]
     assert summary["message"].startswith(
-        "fill in these 7 fields to settle 5 reviews (tace, tace_radiotherapy, targeted, "
-        "immunotherapy, chemotherapy): neutrophils_10e9_l, ")
+        "fill in these 7 fields to settle 7 reviews (resection, transplant, tace, "
+        "tace_radiotherapy, targeted, immunotherapy, chemotherapy): recent_cardiovascular_event, ")
     d = json.loads(json.dumps(a.to_dict()))
     assert d["missing_inputs"] == summary and len(d["hits"]) == len(a.hits)  # detail kept
 
@@ -156,7 +165,8 @@ def test_filling_in_the_listed_fields_settles_the_listed_reviews(name, cohort, b
         filled = {**rows[i], **{f: baseline[f] for f in summary["fields"]}}
         after = assess(filled, name)
         assert not set(summary["reviews"]) & set(after.missing_inputs["reviews"]), i
-        undecided = {m for h in after.hits if h.missing for m in h.modalities}
+        undecided = {m for h in after.hits if h.missing and h.effect == "review"
+                     for m in h.modalities}
         assert not set(summary["reviews"]) & undecided, i
 
 

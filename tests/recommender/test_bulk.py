@@ -32,11 +32,13 @@ def cohort():
 
 
 def _rank_key(m):
-    """Ranking order of a ModalityAssessment: objective, then RMST (higher first; NaN last),
-    then contract order (the reference, written independently of rank_matrix)."""
+    """Ranking order of a ModalityAssessment (the reference, written independently of
+    rank_matrix): indicated before acceptable, candidates before the ones set aside, then
+    objective, then RMST (higher first; NaN last), then contract order."""
     def desc(v):
         return math.inf if v is None or v != v else -v
-    return desc(m.score), desc(m.outcomes["rmst_months"]), MODALITIES.index(m.modality)
+    return (m.indication != "indicated", "low_data_support" in m.excluded_because,
+            desc(m.score), desc(m.outcomes["rmst_months"]), MODALITIES.index(m.modality))
 
 
 def _check_equal(batch, table, intervals: bool):
@@ -60,13 +62,13 @@ def _check_equal(batch, table, intervals: bool):
         rows = long.iloc[by_row[i]]
         assert list(rows["modality"]) == list(MODALITIES)
         assert int(p["n_candidates"]) == sum(m.candidate for m in rec.modalities)
-        ranked = sorted([m for m in rec.modalities if m.candidate], key=_rank_key) + sorted(
-            [m for m in rec.modalities if "low_data_support" in m.excluded_because],
-            key=_rank_key)
+        ranked = sorted([m for m in rec.modalities if m.candidate
+                         or m.excluded_because == ("low_data_support",)], key=_rank_key)
         expected_rank = {m.modality: k + 1 for k, m in enumerate(ranked)}
         for (_, t), m in zip(rows.iterrows(), rec.modalities, strict=True):
             where = f"row {i} {m.modality}"
             assert t["eligibility"] == m.eligibility, where
+            assert t["indication"] == m.indication, where
             assert t["candidate"] == m.candidate, where
             codes = [r["code"] for r in m.not_candidate_because]
             assert t["not_candidate_because"] == ",".join(codes), where
@@ -99,8 +101,8 @@ def _check_equal(batch, table, intervals: bool):
     {"intervals": True},
     {"preferences": {"excluded_modalities": ["resection"], "max_cost_tier": "middle",
                      "objective": "median_os"}, "guideline": "bclc-2022"},
-    {"preferences": {"objective": "surv12"}},
-], ids=["default", "declined-ceiling-median-bclc", "surv12"])
+    {"preferences": {"objective": "surv12", "consider_not_indicated": True}},
+], ids=["default", "declined-ceiling-median-bclc", "surv12-consider-not-indicated"])
 def test_table_equals_recommend_batch_for_every_patient(recommender, cohort, request_):
     intervals = request_.get("intervals", False)
     kwargs = {k: v for k, v in request_.items() if k != "intervals"}
@@ -112,7 +114,10 @@ def test_table_equals_recommend_batch_for_every_patient(recommender, cohort, req
     assert (~table.patients["ok"]).sum() == 3
     _check_equal(batch, table, intervals)
     reasons = set(table.modalities["not_candidate_because"])
-    assert {"forbidden", "low_data_support"} <= {c for r in reasons for c in r.split(",") if c}
+    codes = {c for r in reasons for c in r.split(",") if c}
+    assert {"forbidden", "low_data_support"} <= codes
+    considered = (request_.get("preferences") or {}).get("consider_not_indicated", False)
+    assert ("not_indicated" in codes) != considered
 
 
 def test_shap_values_are_the_recommendations_factors(recommender, cohort):

@@ -30,9 +30,11 @@ def cohort_X(recommender, tiny_cohort):
 
 
 def _inside(est, lo, hi) -> np.ndarray:
+    """Within the band; a NaN estimate (a response "not applicable") has a NaN band."""
     est, lo, hi = (np.asarray(v, dtype=float) for v in (est, lo, hi))
-    assert not np.isnan(lo).any() and not np.isnan(hi).any()
-    return (lo <= est) & (est <= hi)
+    na = np.isnan(est)
+    assert (np.isnan(lo) == na).all() and (np.isnan(hi) == na).all()
+    return ((lo <= est) & (est <= hi)) | na
 
 
 def test_model_bands_contain_the_point_estimate(recommender, cohort_X):
@@ -147,7 +149,9 @@ def test_low_data_support_is_a_reason_and_in_the_message(recommender, examples):
             seen += 1
             assert f"{len(aside)} modalit" in rec.message
             assert all(m in rec.message for m in aside)
-            n_cand = sum(m.candidate for m in rec.modalities)
+            best = rec.modality(rec.recommended)  # counted within its indication tier
+            n_cand = sum(m.candidate and (m.indication == "indicated")
+                         == (best.indication == "indicated") for m in rec.modalities)
             assert f"{n_cand} candidate" in rec.message or "only candidate" in rec.message
             if rec.runner_up in aside:
                 assert f"runner-up, {rec.runner_up}" in rec.message

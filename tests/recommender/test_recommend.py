@@ -33,7 +33,13 @@ def test_every_modality_in_contract_order_and_json_safe(recommender, examples):
         assert o["rmst_horizon_months"] == 24
         lo, hi = o["rmst_interval_months"]
         assert lo <= hi and 0 < o["rmst_months"] <= 24
-        assert 0 <= o["p_response"] <= 1
+        if o["p_response"] is None:  # forbidden, or response not graded for the modality
+            assert o["response_note"] and (m["eligibility"] == "forbidden"
+                                           or not o["response_applicable"])
+        else:
+            assert 0 <= o["p_response"] <= 1 and o["response_basis"] in ("model", "rate")
+        assert isinstance(o["extrapolated"], bool)
+        assert o["extrapolated"] == bool(o["extrapolated_because"])
         curve = m["curve"]
         assert len(curve["months"]) == len(curve["survival"]) == 25
         assert curve["months"][0] == 0 and curve["months"][-1] == 60
@@ -96,7 +102,7 @@ def test_the_recommendation_message_summarises_missing_inputs(recommender, examp
     rec = recommender.recommend(examples["early"])
     summary = rec.guideline["missing_inputs"]
     assert summary["reviews"] and summary["message"]
-    assert "Fill in these 7 fields to settle 5 reviews" in rec.message
+    assert "Fill in these 7 fields to settle 7 reviews" in rec.message
     for field in summary["fields"]:
         assert field in rec.message
     undecided = [f for m in rec.modalities for f in m.hits if f["missing"]]
@@ -130,9 +136,13 @@ def test_objective_changes_the_ranking_key(recommender, examples):
         best = rec.modality(rec.recommended)
         assert best.data_support or not any(m.candidate and m.data_support
                                             for m in rec.modalities)
+        assert best.indication == "indicated" or not any(
+            m.candidate and m.indication == "indicated" for m in rec.modalities)
         for m in rec.modalities:
-            # among candidates with the same data support, the recommended one scores best
-            if m.candidate and m.data_support == best.data_support:
+            # among candidates of the same indication tier and data support, the recommended
+            # one scores best
+            if m.candidate and m.data_support == best.data_support and (
+                    m.indication == "indicated") == (best.indication == "indicated"):
                 assert m.score <= best.score or (math.isinf(best.score) and math.isinf(m.score))
 
 
@@ -153,12 +163,19 @@ def test_shap_factors_in_contract_terms(recommender, examples):
     assert all(not f.field.startswith("etiology_") for m in rec.modalities for f in m.factors)
     c = rec.contrast
     assert c["a"] == rec.recommended and c["b"] == rec.runner_up
-    # stratified baselines (the default): the contrast includes log H0_a(h) - log H0_b(h)
+    # in months of RMST: main effect + factors + the rest = the predicted RMST difference
+    assert c["unit"].startswith("months of RMST to 24")
+    shown = sum(f["months"] for f in c["factors"])
+    assert math.isclose(c["main_effect"]["months"] + shown + c["other_factors"],
+                        c["difference"], abs_tol=1e-3)  # factors are rounded to 4 decimals
+    rmst = {m.modality: m.outcomes["rmst_months"] for m in rec.modalities}
+    assert math.isclose(c["difference"], rmst[c["a"]] - rmst[c["b"]], abs_tol=1e-3)
+    assert c["base_value"] == c["main_effect"]["months"]
+    # the margin-scale contrast is still given: stratified baselines add log H0_a - log H0_b
     stratified = recommender.bundle.model.main_.baselines is not None
-    assert ("log cumulative hazard at 24" if stratified else "log hazard ratio") in c["unit"]
-    shown = sum(f["shap"] for f in c["factors"])
-    assert math.isclose(c["base_value"] + shown + c["other_factors"], c["difference"],
-                        abs_tol=1e-4)  # factors are rounded to 5 decimals
+    assert ("log cumulative hazard at 24" if stratified else "log hazard ratio") in c[
+        "margin_unit"]
+    assert c["noise_assessed"] and all(not f["within_noise"] for f in c["factors"])
     values = {f["field"]: f["value"] for m in rec.to_dict()["modalities"] for f in m["factors"]}
     if "pvtt" in values:
         assert values["pvtt"] == "vp3"  # the patient's value of the factor
@@ -216,8 +233,9 @@ def _close(a, b, path=""):
         assert a.keys() == b.keys(), path
         for k in a:
             if k == "factors" and a[k]:  # near-ties in |SHAP| may swap places: compare as sets
-                for fs in (a[k], b[k]):  # each still ordered by |SHAP| (up to rounding)
-                    assert all(abs(x["shap"]) >= abs(y["shap"]) - 2e-4
+                size = "months" if "months" in a[k][0] else "shap"  # contrast: months
+                for fs in (a[k], b[k]):  # each still ordered by size (up to rounding)
+                    assert all(abs(x[size]) >= abs(y[size]) - 2e-4
                                for x, y in zip(fs, fs[1:], strict=False)), path
                 if {f["field"] for f in a[k]} == {f["field"] for f in b[k]}:
                     _close(sorted(a[k], key=_field), sorted(b[k], key=_field), f"{path}.{k}")
@@ -519,7 +537,8 @@ def test_assemble_equals_the_constructor():
               excluded_because=(), cost_tier="low", candidate=True, outcomes={"x": 1.0},
               score=1.0, data_support=True, not_candidate_because=(), factors=(),
               factors_base_value=None,
-              curve={"months": [0.0], "survival": [1.0]})
+              curve={"months": [0.0], "survival": [1.0]}, indication="indicated",
+              required_actions=())
     fast = ModalityAssessment.assemble(**kw)
     assert fast == ModalityAssessment(**kw) and fast.to_dict() == ModalityAssessment(
         **kw).to_dict()

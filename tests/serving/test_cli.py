@@ -110,6 +110,23 @@ def test_recommend_json_with_preferences(tiny_bundle, capsys):
     assert d["preferences"]["excluded_modalities"] == ["targeted", "immunotherapy"]
 
 
+def test_recommend_consider_not_indicated_flag(tiny_bundle, tmp_path, capsys):
+    patient = json.loads(Path("examples/patient_early.json").read_text())
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(patient))
+    args = ["recommend", str(path), "--model", str(tiny_bundle), "--json", "--no-explain",
+            "--decline", "resection", "transplant", "ablation", "tace", "radiotherapy"]
+    assert main(args) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["recommended"] == "supportive_care" and not d["preferences"][
+        "consider_not_indicated"]
+    assert "not_indicated" in d["modalities"][MODALITIES.index("targeted")]["excluded_because"]
+    assert main([*args, "--consider-not-indicated"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["preferences"]["consider_not_indicated"] and d["guideline"]["consider_not_indicated"]
+    assert not any("not_indicated" in m["excluded_because"] for m in d["modalities"])
+
+
 def test_recommend_invalid_patient_exit_2(tiny_bundle, tmp_path, capsys):
     bad = tmp_path / "bad.json"
     record = json.loads(Path("examples/patient_early.json").read_text())

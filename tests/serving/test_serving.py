@@ -357,7 +357,14 @@ def test_rest_request_level_errors(server, examples):
     rec = body["predictions"][0]["recommendation"]
     assert rec["recommended"] != "resection" and rec["contrast"] is None
     assert rec["preferences"] == {"excluded_modalities": ["resection"], "max_cost_tier": "low",
-                                  "objective": None}
+                                  "objective": None, "consider_not_indicated": False}
+    status, body = _post(server["url"], {"dataframe_records": [examples["early"]],
+                                         "params": {"consider_not_indicated": True,
+                                                    "explain": False, "intervals": False}})
+    rec = body["predictions"][0]["recommendation"]
+    assert status == 200 and rec["preferences"]["consider_not_indicated"] is True
+    assert rec["guideline"]["consider_not_indicated"] is True
+    assert not any("not_indicated" in m["excluded_because"] for m in rec["modalities"])
     assert all(m["outcomes"]["rmst_interval_months"] is None for m in rec["modalities"])
     assert _post(server["url"], {"dataframe_records": [examples["early"]],
                                  "params": {"explain": "yes please"}})[0] == 400

@@ -25,10 +25,27 @@ def test_table_shape_and_cited_trials(table):
     assert list(table.columns) == ["trial", "metric", "arm", "published", "simulated",
                                    "tolerance", "within", "source"]
     for name in ("SHARP", "Asia-Pacific", "EACH", "REFLECT", "IMbrave150", "START",
-                 "Llovet 2002", "Chen 2006"):
+                 "Llovet 2002", "Chen 2006", "Mazzaferro 1996"):
         assert name in set(table["trial"]), name
     assert table["source"].str.len().gt(10).all()
     assert len(table) == sum(len(t.figures) for t in TRIALS)
+
+
+def test_plausibility_figures_are_replicated(table):
+    """Issue 12: placebo response, transplant within Milan, TACE+RT in Vp3 patients."""
+    def row(trial, fragment):
+        hit = table[(table["trial"] == trial) & table["metric"].str.contains(fragment,
+                                                                             regex=False)]
+        assert len(hit) == 1, (trial, fragment)
+        return hit.iloc[0]
+
+    for trial in ("SHARP", "Asia-Pacific"):
+        placebo = row(trial, "ORR placebo")
+        assert placebo["within"] and placebo["simulated"] < 0.03
+    milan = row("Mazzaferro 1996", "OS at 48 months transplant")
+    assert milan["within"] and milan["published"] == 0.85
+    vp3 = row("START", "TACE+RT Vp3")
+    assert vp3["within"] and vp3["simulated"] > 8.0
 
 
 def test_tolerances_are_honest():
