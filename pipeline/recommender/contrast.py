@@ -38,12 +38,11 @@ them: the guideline's preference order, then the cost tier (the model has no tox
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from features.contract import MODALITIES, MODALITY_LABELS
+from pipeline.recommender.predictions import plain_value
 
 MODALITY_GROUP = "modality"
 MAIN_EFFECT_TEXT = "the average difference between the two options for patients like this"
@@ -54,16 +53,6 @@ EQUIVALENT_MONTHS = 0.5
 METHOD = ("SHAP margin contributions converted to months of RMST with each option's secant "
           "slope (RMST per margin unit between the base value and the patient's margin); "
           "the parts add up to the predicted RMST difference")
-
-
-def _plain(value):
-    if value is None or value is pd.NA:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _months(model, modality, base, phi, horizon, member=None):
@@ -192,7 +181,7 @@ def contrast_block(owner, pred, rows: list[int], a: str, b: str, derived_rows: l
             name = groups[g]
             factors.append({
                 "field": name, "label": owner.labels.get(name, name),
-                "value": _plain(derived_rows[r].get(name)),
+                "value": plain_value(derived_rows[r].get(name)),
                 "months": round(float(row[g]), 4),
                 "shap": round(float(margin_values[r, g]), 5),
                 "within_noise": False if agree is not None else None,

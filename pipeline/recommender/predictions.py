@@ -380,12 +380,12 @@ class Predictions:
         out = []
         for g in self._top[i][c]:
             name = names[g]
-            value = modality if name == MODALITY_GROUP else _plain(derived.get(name))
+            value = modality if name == MODALITY_GROUP else plain_value(derived.get(name))
             out.append(Factor(name, o.labels.get(name, name), value, values[g]))
         return tuple(out), self._base_l[i][c]
 
 
-def _plain(value):
+def plain_value(value):
     """A python scalar for display (None for missing)."""
     if value is None or value is pd.NA:
         return None
