@@ -142,6 +142,7 @@ def recommend_batch(cohort: pd.DataFrame, preferences=None, guideline=None, *,
                     recommender=None, explain: bool = True, intervals: bool = True,
                     errors: str = "raise", progress: bool | None = None) -> list:
     """Recommend for every row of a cohort frame (see :meth:`Recommender.recommend_batch`).
+
     Examples
     --------
     >>> import json

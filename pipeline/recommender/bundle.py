@@ -75,11 +75,8 @@ def _default(value):
     raise TypeError(type(value).__name__)
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """Load a bundle directory written by :func:`save_bundle`."""
-    from features import ModelMatrix
-    from models import ModalityOutcomeModel
-
+def read_settings(path: str | Path) -> dict:
+    """The ``settings.json`` of a complete bundle directory, without loading its models."""
     path = Path(path)
     needed = ("model", "matrix.json", "settings.json", "background.parquet")
     missing = [n for n in needed if not (path / n).exists()]
@@ -92,6 +89,16 @@ def load_bundle(path: str | Path) -> Bundle:
     if settings.get("bundle_format") != BUNDLE_FORMAT:
         raise BundleError(f"recommender bundle {path}: format {settings.get('bundle_format')} "
                           f"is not {BUNDLE_FORMAT}; retrain with this version")
+    return settings
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load a bundle directory written by :func:`save_bundle`."""
+    from features import ModelMatrix
+    from models import ModalityOutcomeModel
+
+    path = Path(path)
+    settings = read_settings(path)
     spec = json.loads((path / "matrix.json").read_text())
     matrix = ModelMatrix(**spec["params"]).fit({})
     if list(matrix.get_feature_names_out()) != spec["columns"]:

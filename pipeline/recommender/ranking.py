@@ -154,17 +154,6 @@ def rank_matrix(scores: np.ndarray, rmst: np.ndarray, forbidden: np.ndarray,
     return Ranking(scores, order, ranked, unsupported, aside, codes)
 
 
-def rank_candidates(scores: np.ndarray, rmst: np.ndarray, assessments: list, why_not: list,
-                    has_model: list, support: np.ndarray | None = None,
-                    consider_not_indicated: bool = False
-                    ) -> list[tuple[list, list, set, set]]:
-    """Per row: (objective scores, order, unsupported indices, set-aside indices): the
-    :func:`rank_matrix` of rule assessments, as python containers."""
-    return rank_matrix(scores, rmst, forbidden_matrix(assessments),
-                       indication_tiers(assessments, consider_not_indicated), why_not,
-                       has_model, support).plans()
-
-
 REASON_CODES = ("forbidden", "not_indicated", "declined", "above_cost_ceiling", "no_model",
                 "too_few_treated", "low_data_support")
 """Why a modality is not a candidate, in the order they are listed."""
@@ -174,7 +163,6 @@ REASON_CODES = ("forbidden", "not_indicated", "declined", "above_cost_ceiling", 
 def reason_codes(bits: int) -> tuple[str, ...]:
     """The :data:`REASON_CODES` of a bit mask of :attr:`Ranking.codes`, in their order."""
     return tuple(c for k, c in enumerate(REASON_CODES) if bits >> k & 1)
-
 
 
 @functools.lru_cache(maxsize=4096)

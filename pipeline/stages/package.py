@@ -115,9 +115,9 @@ def package(bundle: str | Path, example: str | Path | None, metrics_path: str | 
     """
     from mlflow.tracking import MlflowClient
 
-    from pipeline.recommender.bundle import load_bundle
+    from pipeline.recommender.bundle import read_settings
 
-    settings = load_bundle(bundle).settings
+    settings = read_settings(bundle)
     info = log_model(bundle, example, params.registered_model_name)
     version = str(info.registered_model_version)
     metrics = read_metrics(metrics_path)

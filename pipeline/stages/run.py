@@ -31,12 +31,12 @@ def _headline(root) -> list[str]:
 
 def _entry_points(root, client) -> list[str]:
     """Which model each entry point uses now, and whether ``@champion`` moved."""
-    from pipeline.recommender.bundle import load_bundle
+    from pipeline.recommender.bundle import read_settings
 
     lines = []
     bundle_dir = root / "data/artifacts/recommender"
     try:
-        settings = load_bundle(bundle_dir).settings
+        settings = read_settings(bundle_dir)
     except (OSError, ValueError):
         return ["\nNo local bundle: recommend() and `hcc recommend` have no default model."]
     local = settings.get("model_version")
